@@ -1,0 +1,31 @@
+"""Claim-verification annotation tool."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the Flask application: settings, extensions, blueprints, CLI."""
+    from . import config
+
+    app = Flask(__name__, instance_path=config.instance_path(), instance_relative_config=True)
+    config.load(app, test_config)
+
+    from . import auth, cli, db, security
+    from .annotate import routes as annotate_routes
+    from .api import routes as api_routes
+    from .projects import routes as project_routes
+
+    db.init_app(app)
+    security.init_app(app)
+    auth.init_app(app)
+    app.register_blueprint(project_routes.bp)
+    app.register_blueprint(annotate_routes.bp)
+    app.register_blueprint(api_routes.bp)
+    cli.init_app(app)
+    return app

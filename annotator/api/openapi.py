@@ -1,0 +1,192 @@
+"""The OpenAPI 3.1 description of /api/v1, built from the JSON Schemas in schemas/."""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from typing import Any
+
+from .. import __version__
+from ..validation import load_schema, schema_dir
+
+JSON = "application/json"
+
+
+def _component_name(filename: str) -> str:
+    stem = filename.removesuffix(".schema.json")
+    return "".join(part.capitalize() for part in stem.split("-"))
+
+
+def _rewrite_refs(node: Any, own: str) -> Any:
+    """Point file refs ("claim.schema.json") and local refs ("#/$defs/x") at components."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                target, _, fragment = value.partition("#")
+                name = _component_name(target) if target else own
+                out[key] = f"#/components/schemas/{name}" + (
+                    f"/{fragment.lstrip('/')}" if fragment else ""
+                )
+            elif key in ("$id", "$schema"):
+                continue
+            else:
+                out[key] = _rewrite_refs(value, own)
+        return out
+    if isinstance(node, list):
+        return [_rewrite_refs(item, own) for item in node]
+    return node
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {400: "Malformed request or missing CSRF token", 401: "Not authenticated",
+            403: "Not allowed for this role", 404: "Not found, or not visible to you",
+            409: "Stale version; `current` holds the stored claim",
+            422: "Breaks the label scheme, the schema or the offsets contract; "
+                 "`fields` names each bad field"}
+    return {str(code): _json(_ref("Error"), text[code]) for code in codes}
+
+
+def _id_param(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True,
+            "schema": {"type": "integer", "minimum": 1}}
+
+
+@cache
+def _document() -> dict[str, Any]:
+    components = {
+        _component_name(path.name): _rewrite_refs(
+            copy.deepcopy(load_schema(path.name)), _component_name(path.name)
+        )
+        for path in sorted(schema_dir().glob("*.schema.json"))
+    }
+    components["ProjectSummary"] = {
+        "type": "object",
+        "required": ["id", "name", "documents", "scheme_version", "blind"],
+        "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
+                       "description": {"type": "string"}, "documents": {"type": "integer"},
+                       "scheme_version": {"type": "integer"}, "blind": {"type": "boolean"}},
+    }
+    components["DocumentSummary"] = {
+        "type": "object",
+        "required": ["id", "external_id", "title", "status", "claims"],
+        "properties": {"id": {"type": "integer"}, "external_id": {"type": "string"},
+                       "title": {"type": "string"}, "text_sha256": {"type": "string"},
+                       "status": {"enum": ["todo", "in_progress", "done", "skipped"]},
+                       "claims": {"type": "integer"}},
+    }
+    components["Document"] = {
+        "type": "object",
+        "required": ["id", "project_id", "external_id", "title", "text", "text_sha256"],
+        "properties": {"id": {"type": "integer"}, "project_id": {"type": "integer"},
+                       "external_id": {"type": "string"}, "title": {"type": "string"},
+                       "text": {"type": "string", "description": "Immutable; offsets are code "
+                                "points into it"},
+                       "text_sha256": {"type": "string"}, "length": {"type": "integer"},
+                       "meta": {"type": "object"},
+                       "status": {"enum": ["todo", "in_progress", "done", "skipped"]}},
+    }
+    components["Actor"] = {
+        "type": "object", "required": ["id", "name", "aliases"],
+        "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
+                       "aliases": {"type": "array", "items": {"type": "string"}}},
+    }
+    pid, did, cid = _id_param("pid"), _id_param("did"), _id_param("cid")
+    paths = {
+        "/projects": {"get": {
+            "summary": "Projects you are a member of",
+            "responses": {"200": _json({"type": "array", "items": _ref("ProjectSummary")},
+                                       "Projects"), **_errors(401)}}},
+        "/projects/{pid}/documents": {"get": {
+            "summary": "The project's documents with your status on each",
+            "parameters": [pid],
+            "responses": {"200": _json({"type": "array", "items": _ref("DocumentSummary")},
+                                       "Documents"), **_errors(401, 404)}}},
+        "/projects/{pid}/actors": {
+            "get": {"summary": "The project's actors (claimants)", "parameters": [pid],
+                    "responses": {"200": _json({"type": "array", "items": _ref("Actor")},
+                                               "Actors"), **_errors(401, 404)}},
+            "post": {"summary": "Add an actor", "parameters": [pid],
+                     "requestBody": {"required": True, "content": {JSON: {"schema": {
+                         "type": "object", "required": ["name"],
+                         "properties": {"name": {"type": "string"},
+                                        "aliases": {"type": "array",
+                                                    "items": {"type": "string"}}}}}}},
+                     "responses": {"201": _json(_ref("Actor"), "Created"),
+                                   **_errors(400, 401, 404, 422)}}},
+        "/projects/{pid}/export.jsonl": {"get": {
+            "summary": "Document-level JSONL export (managers), streamed",
+            "parameters": [pid],
+            "responses": {"200": {"description": "One ExportRecord per line",
+                                  "content": {"application/x-ndjson": {
+                                      "schema": _ref("ExportRecord")}}},
+                          **_errors(401, 403, 404)}}},
+        "/documents/{did}": {"get": {
+            "summary": "A document with its text", "parameters": [did],
+            "responses": {"200": _json(_ref("Document"), "The document"),
+                          **_errors(401, 404)}}},
+        "/documents/{did}/status": {"put": {
+            "summary": "Mark the document done (or in progress) for you", "parameters": [did],
+            "requestBody": {"required": True, "content": {JSON: {"schema": {
+                "type": "object", "required": ["status"],
+                "properties": {"status": {"enum": ["done", "in_progress"]}}}}}},
+            "responses": {"200": _json({"type": "object", "properties": {
+                "status": {"type": "string"},
+                "next_document_id": {"type": ["integer", "null"]}}}, "Stored"),
+                **_errors(400, 401, 404, 422)}}},
+        "/documents/{did}/claims": {
+            "get": {"summary": "Claims on the document you may see (your own in blind mode)",
+                    "parameters": [did],
+                    "responses": {"200": _json({"type": "array", "items": _ref("Claim")},
+                                               "Claims"), **_errors(401, 404)}},
+            "post": {"summary": "Create a claim", "parameters": [did],
+                     "requestBody": {"required": True, "content": {JSON: {
+                         "schema": _ref("ClaimWrite")}}},
+                     "responses": {"201": _json(_ref("Claim"), "Created"),
+                                   **_errors(400, 401, 404, 422)}}},
+        "/claims/{cid}": {
+            "get": {"summary": "One claim", "parameters": [cid],
+                    "responses": {"200": _json(_ref("Claim"), "The claim"),
+                                  **_errors(401, 404)}},
+            "patch": {"summary": "Change a claim; carries the version it edits",
+                      "parameters": [cid],
+                      "requestBody": {"required": True, "content": {JSON: {
+                          "schema": _ref("ClaimWrite")}}},
+                      "responses": {"200": _json(_ref("Claim"), "Changed"),
+                                    **_errors(400, 401, 403, 404, 409, 422)}},
+            "delete": {"summary": "Delete a claim (soft: it stays in the history)",
+                       "parameters": [cid, {"name": "version", "in": "query",
+                                            "schema": {"type": "integer"}}],
+                       "responses": {"204": {"description": "Deleted"},
+                                     **_errors(400, 401, 403, 404, 409)}}},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Claim annotator API", "version": __version__,
+                 "description": "Offsets are Unicode code points, end exclusive. Scripts send "
+                                "`Authorization: Bearer TOKEN`; the browser sends its session "
+                                "cookie and an `X-CSRFToken` header."},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearerAuth": []}, {"sessionCookie": []}],
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer"},
+                "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "session"},
+            },
+        },
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document (a fresh copy, safe to change)."""
+    return copy.deepcopy(_document())

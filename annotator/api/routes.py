@@ -1,0 +1,183 @@
+"""Thin JSON views: parse, call one service, shape the answer. Errors are JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request, stream_with_context
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+
+from ..security import csrf
+from ..services import access, claims, documents, exporting, projects, users
+from ..services.errors import Conflict, InvalidInput, ServiceError
+from .openapi import openapi_document
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# The session-authenticated half is protected in _authenticate; bearer tokens need no CSRF
+# token, because a browser never attaches them by itself.
+csrf.exempt(bp)
+
+PUBLIC_ENDPOINTS = {"api.openapi"}
+
+
+@bp.before_request
+def _authenticate() -> ResponseReturnValue | None:
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        user = users.user_for_token(token.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            return _error(401, "invalid or revoked API token")
+        g.user = user
+        return None
+    if not current_user.is_authenticated:
+        return _error(401, "log in, or send Authorization: Bearer TOKEN")
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        csrf.protect()
+    g.user = current_user._get_current_object()
+    return None
+
+
+def _error(status: int, message: str, fields: dict[str, str] | None = None,
+           **extra: Any) -> Response:
+    body: dict[str, Any] = {"error": message}
+    if fields:
+        body["fields"] = fields
+    body.update(extra)
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+@bp.errorhandler(ServiceError)
+def _service_error(exc: ServiceError) -> Response:
+    if isinstance(exc, Conflict):
+        return _error(exc.status, exc.message, exc.fields, current=exc.current)
+    return _error(exc.status, exc.message, exc.fields)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> Response:
+    # CSRFError is an HTTPException (400) too; its description says what was missing.
+    return _error(exc.code or 500, exc.description or exc.name)
+
+
+def _json_body() -> Any:
+    body = request.get_json(silent=True)
+    if body is None:
+        raise InvalidInput("expected a JSON body", {"(body)": "expected a JSON body"})
+    return body
+
+
+@bp.get("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    return jsonify(openapi_document())
+
+
+@bp.get("/projects")
+def list_projects() -> ResponseReturnValue:
+    return jsonify([projects.project_summary(p) for p in projects.visible_projects(g.user)])
+
+
+@bp.get("/projects/<int:pid>")
+def get_project(pid: int) -> ResponseReturnValue:
+    project = access.project_for(g.user, pid)
+    summary = projects.project_summary(project)
+    summary.update(
+        label_scheme=project.label_scheme,
+        role="admin" if g.user.is_admin and not access.role_in(g.user, project)
+        else access.role_in(g.user, project),
+    )
+    return jsonify(summary)
+
+
+@bp.get("/projects/<int:pid>/documents")
+def list_documents(pid: int) -> ResponseReturnValue:
+    project = access.project_for(g.user, pid)
+    return jsonify(documents.documents_with_progress(project, g.user))
+
+
+@bp.get("/projects/<int:pid>/actors")
+def list_actors(pid: int) -> ResponseReturnValue:
+    project = access.project_for(g.user, pid)
+    return jsonify([projects.actor_to_dict(a) for a in projects.actors(project)])
+
+
+@bp.post("/projects/<int:pid>/actors")
+def add_actor(pid: int) -> ResponseReturnValue:
+    project = access.project_for(g.user, pid)
+    body = _json_body()
+    if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+        raise InvalidInput("an actor needs a name", {"name": "is required"})
+    aliases = body.get("aliases") or []
+    if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+        raise InvalidInput("aliases must be a list of strings", {"aliases": "list of strings"})
+    actor = projects.add_actor(project, body["name"], aliases)
+    return jsonify(projects.actor_to_dict(actor)), 201
+
+
+@bp.get("/projects/<int:pid>/export.jsonl")
+def export(pid: int) -> ResponseReturnValue:
+    project = access.managed_project_for(g.user, pid)
+    return Response(
+        stream_with_context(exporting.stream_jsonl(project)),
+        mimetype="application/x-ndjson",
+        headers={"Content-Disposition": f'attachment; filename="project-{project.id}.jsonl"'},
+    )
+
+
+@bp.get("/documents/<int:did>")
+def get_document(did: int) -> ResponseReturnValue:
+    document = access.document_for(g.user, did)
+    data = documents.document_to_dict(document)
+    data["status"] = documents.status_of(document, g.user)
+    return jsonify(data)
+
+
+@bp.put("/documents/<int:did>/status")
+def set_document_status(did: int) -> ResponseReturnValue:
+    document = access.document_for(g.user, did)
+    body = _json_body()
+    status = body.get("status") if isinstance(body, dict) else None
+    documents.set_status(document, g.user, status)
+    following = documents.neighbour(document, g.user)
+    return jsonify({"status": status, "next_document_id": following.id if following else None})
+
+
+@bp.get("/documents/<int:did>/claims")
+def list_claims(did: int) -> ResponseReturnValue:
+    document = access.document_for(g.user, did)
+    return jsonify([claims.claim_to_dict(c) for c in claims.list_claims(g.user, document)])
+
+
+@bp.post("/documents/<int:did>/claims")
+def create_claim(did: int) -> ResponseReturnValue:
+    document = access.document_for(g.user, did)
+    claim = claims.create_claim(g.user, document, _json_body())
+    response = jsonify(claims.claim_to_dict(claim))
+    response.status_code = 201
+    response.headers["Location"] = f"/api/v1/claims/{claim.id}"
+    return response
+
+
+@bp.get("/claims/<int:cid>")
+def get_claim(cid: int) -> ResponseReturnValue:
+    return jsonify(claims.claim_to_dict(access.claim_for(g.user, cid)))
+
+
+@bp.patch("/claims/<int:cid>")
+def update_claim(cid: int) -> ResponseReturnValue:
+    claim = access.editable_claim_for(g.user, cid)
+    return jsonify(claims.claim_to_dict(claims.update_claim(g.user, claim, _json_body())))
+
+
+@bp.delete("/claims/<int:cid>")
+def delete_claim(cid: int) -> ResponseReturnValue:
+    claim = access.editable_claim_for(g.user, cid)
+    version = request.args.get("version", type=int)
+    claims.delete_claim(g.user, claim, version)
+    return "", 204

@@ -1,0 +1,177 @@
+"""The `annotator` command: a Flask CLI group built on create_app."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, FlaskGroup
+from flask_migrate import upgrade
+
+from . import labelscheme
+from .services import documents, exporting, projects, users
+from .services.demo import load_demo
+from .services.errors import ServiceError
+
+
+def _fail(exc: Exception) -> None:
+    message = exc.message if isinstance(exc, ServiceError) else str(exc)
+    raise click.ClickException(message)
+
+
+def _project(name: str):  # noqa: ANN202
+    try:
+        return projects.by_name(name)
+    except ServiceError as exc:
+        _fail(exc)
+
+
+def _user(username: str):  # noqa: ANN202
+    user = users.by_username(username)
+    if user is None:
+        raise click.ClickException(f"no user named '{username}'")
+    return user
+
+
+users_cli = AppGroup("users", help="Create users and API tokens.")
+projects_cli = AppGroup("projects", help="Create projects.")
+members_cli = AppGroup("members", help="Give users a role in a project.")
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--admin", is_flag=True, help="Make the user a site admin.")
+@click.option("--generate-password", is_flag=True,
+              help="Generate and print a password instead of prompting.")
+def users_create(username: str, admin: bool, generate_password: bool) -> None:
+    """Create a user; prompts for a password, or generates one when there is no terminal."""
+    generated = generate_password or not sys.stdin.isatty()
+    if generated:
+        password = users.generate_password()
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        users.create_user(username, password, is_admin=admin)
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"Created user {username}" + (" (admin)" if admin else ""))
+    if generated:
+        click.echo(f"Password: {password}")
+
+
+@users_cli.command("token")
+@click.argument("username")
+@click.option("--name", default="cli", show_default=True, help="A label for the token.")
+def users_token(username: str, name: str) -> None:
+    """Print a new API token for the user (shown once; only its hash is kept)."""
+    click.echo(users.create_token(_user(username), name))
+
+
+@projects_cli.command("create")
+@click.argument("name")
+@click.option("--scheme", "scheme_file", type=click.Path(exists=True, dir_okay=False),
+              help="A label scheme JSON file (default: the claim-verification scheme).")
+@click.option("--manager", help="Username to make the project's manager.")
+def projects_create(name: str, scheme_file: str | None, manager: str | None) -> None:
+    """Create a project with its own copy of a label scheme."""
+    try:
+        scheme = labelscheme.load_file(scheme_file) if scheme_file else None
+        project = projects.create_project(
+            name, scheme=scheme, manager=_user(manager) if manager else None
+        )
+    except (ServiceError, labelscheme.LabelSchemeError) as exc:
+        _fail(exc)
+    click.echo(f"Created project {project.name} (id {project.id})")
+
+
+@members_cli.command("add")
+@click.argument("project")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["manager", "annotator", "adjudicator"]),
+              default="annotator", show_default=True)
+def members_add(project: str, username: str, role: str) -> None:
+    """Give USERNAME a role in PROJECT."""
+    projects.add_member(_project(project), _user(username), role)
+    click.echo(f"{username} is now {role} in {project}")
+
+
+@click.command("import")
+@click.argument("project")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+def import_command(project: str, files: tuple[str, ...]) -> None:
+    """Import .txt or .jsonl FILES into PROJECT, each file all or nothing."""
+    target = _project(project)
+    failed = 0
+    for path in files:
+        try:
+            count = documents.import_file(target, Path(path).name, Path(path).read_bytes())
+        except ServiceError as exc:
+            failed += 1
+            click.echo(f"error: {exc.message}", err=True)
+            continue
+        click.echo(f"{path}: imported {count} document(s)")
+    if failed:
+        raise click.ClickException(f"{failed} of {len(files)} file(s) not imported")
+
+
+@click.command("export")
+@click.argument("project")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="Output file, or - for standard output.")
+def export_command(project: str, out: str) -> None:
+    """Export PROJECT as document-level JSONL (schemas/export-record.schema.json)."""
+    target = _project(project)
+    if out == "-":
+        count = exporting.export_jsonl(target, sys.stdout)
+    else:
+        # Write beside the target and rename: an interrupted export leaves no half file.
+        directory = os.path.dirname(os.path.abspath(out))
+        fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=".jsonl", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+                count = exporting.export_jsonl(target, fh)
+            os.replace(tmp, out)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    click.echo(f"Exported {count} document(s) to {out}", err=out == "-")
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Set up the demo but do not start the server.")
+def demo_command(host: str, port: int, no_serve: bool) -> None:
+    """Create the database, load the demo project and users, print logins, serve the app."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    upgrade()
+    credentials = load_demo()
+    click.echo(f"Database: {app.config['SQLALCHEMY_DATABASE_URI']}")
+    click.echo("Demo users (passwords are new each time the demo starts):")
+    for username, password in credentials.items():
+        click.echo(f"  {username:<6} {password}")
+    if no_serve:
+        return
+    click.echo(f"Serving on http://{host}:{port}  (Ctrl+C to stop)")
+    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+
+
+def init_app(app: Flask) -> None:
+    for command in (users_cli, projects_cli, members_cli, import_command, export_command,
+                    demo_command):
+        app.cli.add_command(command)
+
+
+def _create_app() -> Flask:
+    from . import create_app
+
+    return create_app()
+
+
+def main() -> None:
+    """The console script: `annotator COMMAND` (also `flask --app annotator COMMAND`)."""
+    FlaskGroup(create_app=_create_app, help="Claim-verification annotation tool.")()

@@ -1,0 +1,1 @@
+"""Project pages: the list, one project's documents, import and export."""

@@ -1,0 +1,78 @@
+"""Who may see and do what, in one place, so every page and API route asks the same question."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..db import db
+from ..models import Claim, Document, Membership, Project, Role, User
+from .errors import Forbidden, NotFound
+
+
+def role_in(user: User, project: Project) -> str | None:
+    """The user's role in the project, or None when not a member."""
+    return db.session.execute(
+        select(Membership.role).where(
+            Membership.project_id == project.id, Membership.user_id == user.id
+        )
+    ).scalar_one_or_none()
+
+
+def can_manage(user: User, project: Project) -> bool:
+    return user.is_admin or role_in(user, project) == Role.MANAGER
+
+
+def sees_all_claims(user: User, project: Project) -> bool:
+    """Managers, adjudicators and admins see every claim; blind annotators see only theirs."""
+    if user.is_admin:
+        return True
+    role = role_in(user, project)
+    if role in (Role.MANAGER, Role.ADJUDICATOR):
+        return True
+    return role == Role.ANNOTATOR and not project.blind
+
+
+def project_for(user: User, project_id: int) -> Project:
+    """The project if the user may see it; NotFound otherwise (existence is not revealed)."""
+    project = db.session.get(Project, project_id)
+    if project is None or not (user.is_admin or role_in(user, project)):
+        raise NotFound("project not found")
+    return project
+
+
+def managed_project_for(user: User, project_id: int) -> Project:
+    project = project_for(user, project_id)
+    if not can_manage(user, project):
+        raise Forbidden("only the project's managers can do this")
+    return project
+
+
+def document_for(user: User, document_id: int) -> Document:
+    document = db.session.get(Document, document_id)
+    if document is None:
+        raise NotFound("document not found")
+    try:
+        project_for(user, document.project_id)
+    except NotFound:
+        raise NotFound("document not found") from None
+    return document
+
+
+def claim_for(user: User, claim_id: int, *, include_deleted: bool = False) -> Claim:
+    """A claim the user may see; others' claims in blind mode are NotFound, never Forbidden."""
+    claim = db.session.get(Claim, claim_id)
+    if claim is None or (claim.deleted_at is not None and not include_deleted):
+        raise NotFound("claim not found")
+    project = db.session.get(Project, claim.document.project_id)
+    if project is None or not (user.is_admin or role_in(user, project)):
+        raise NotFound("claim not found")
+    if claim.annotator_id != user.id and not sees_all_claims(user, project):
+        raise NotFound("claim not found")
+    return claim
+
+
+def editable_claim_for(user: User, claim_id: int) -> Claim:
+    claim = claim_for(user, claim_id)
+    if claim.annotator_id != user.id:
+        raise Forbidden("only the claim's annotator can change it")
+    return claim

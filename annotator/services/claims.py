@@ -1,0 +1,244 @@
+"""Claims and their evidence: validated against the offsets contract and the label scheme."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from .. import labelscheme
+from ..db import db
+from ..models import AuditEvent, Claim, Document, Evidence, Project, User, utcnow
+from ..validation import field_errors
+from . import access, projects
+from .errors import Conflict, InvalidInput
+
+CLAIM_FIELDS = ("start", "end", "text", "actor", "actor_mention", "stance", "verdict", "note",
+                "evidence")
+
+
+def evidence_to_dict(evidence: Evidence) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": evidence.id,
+        "type": evidence.type,
+        "relation": evidence.relation,
+        "description": evidence.description or "",
+    }
+    if evidence.start is not None:
+        data.update(start=evidence.start, end=evidence.end, text=evidence.text)
+    if evidence.source_url:
+        data["source_url"] = evidence.source_url
+    return data
+
+
+def claim_to_dict(claim: Claim) -> dict[str, Any]:
+    """The claim as the API and the exports show it (claim.schema.json)."""
+    return {
+        "id": claim.id,
+        "version": claim.version,
+        "document_id": claim.document_id,
+        "annotator": claim.annotator.username,
+        "start": claim.start,
+        "end": claim.end,
+        "text": claim.text,
+        "actor": claim.actor.name if claim.actor else None,
+        "actor_mention": (
+            {
+                "start": claim.actor_start,
+                "end": claim.actor_end,
+                "text": claim.document.text[claim.actor_start : claim.actor_end],
+            }
+            if claim.actor_start is not None
+            else None
+        ),
+        "stance": claim.stance,
+        "verdict": claim.verdict,
+        "note": claim.note or "",
+        "scheme_version": claim.scheme_version,
+        "is_gold": claim.is_gold,
+        "created_at": claim.created_at.isoformat(),
+        "updated_at": claim.updated_at.isoformat(),
+        "evidence": [evidence_to_dict(e) for e in claim.evidence],
+    }
+
+
+def _check_span(
+    text: str, start: Any, end: Any, quoted: Any, prefix: str, errors: dict[str, str]
+) -> None:
+    """Check [start, end) against the document; `quoted`, when given, must be its text."""
+    if not isinstance(start, int) or not isinstance(end, int):
+        return
+    if start < 0:
+        errors[f"{prefix}start"] = "must be at least 0"
+    elif end > len(text):
+        errors[f"{prefix}end"] = f"{end} is past the end of the document ({len(text)} characters)"
+    elif end <= start:
+        errors[f"{prefix}end"] = "must be greater than start"
+    elif quoted is not None and text[start:end] != quoted:
+        errors[f"{prefix}text"] = (
+            f"does not match the document at [{start}, {end}) "
+            "(offsets are Unicode code points, end exclusive)"
+        )
+
+
+def _scheme_value(scheme: dict[str, Any], key: str, field: str, value: Any,
+                  errors: dict[str, str]) -> None:
+    allowed = labelscheme.values(scheme, key)
+    if value not in allowed:
+        errors[field] = f"unknown {field.split('.')[-1]} {value!r}; expected one of: " + ", ".join(
+            allowed
+        )
+
+
+def validate_claim(project: Project, document: Document, data: dict[str, Any]) -> dict[str, str]:
+    """Every problem with a full claim record, by field; empty when it can be stored."""
+    scheme = project.label_scheme
+    errors: dict[str, str] = {}
+    _check_span(document.text, data["start"], data["end"], data["text"], "", errors)
+    _scheme_value(scheme, "stances", "stance", data["stance"], errors)
+    if data.get("verdict") is not None:
+        _scheme_value(scheme, "verdicts", "verdict", data["verdict"], errors)
+    elif scheme.get("verdict_required"):
+        errors["verdict"] = "is required by this project's label scheme"
+    if data.get("actor") and projects.find_actor(project, data["actor"]) is None:
+        errors["actor"] = f"unknown actor {data['actor']!r}; add it to the project's actors first"
+    mention = data.get("actor_mention")
+    if mention:
+        _check_span(document.text, mention["start"], mention["end"], mention.get("text"),
+                    "actor_mention.", errors)
+    for i, item in enumerate(data.get("evidence") or []):
+        _scheme_value(scheme, "evidence_types", f"evidence.{i}.type", item["type"], errors)
+        _scheme_value(scheme, "evidence_relations", f"evidence.{i}.relation", item["relation"],
+                      errors)
+        if item.get("start") is not None:
+            _check_span(document.text, item["start"], item["end"], item.get("text"),
+                        f"evidence.{i}.", errors)
+    return errors
+
+
+def _checked(project: Project, document: Document, data: dict[str, Any]) -> None:
+    errors = validate_claim(project, document, data)
+    if errors:
+        raise InvalidInput("the claim breaks the label scheme or the offsets contract", errors)
+
+
+def _schema_checked(payload: Any, *, required: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise InvalidInput("expected a JSON object", {"(body)": "expected a JSON object"})
+    errors = field_errors("claim-write.schema.json", payload)
+    for field in required:
+        if field not in payload:
+            errors.setdefault(field, "is required")
+    if errors:
+        raise InvalidInput("the request does not match the claim schema", errors)
+    return payload
+
+
+def _apply(claim: Claim, project: Project, data: dict[str, Any]) -> None:
+    document = claim.document
+    claim.start, claim.end, claim.text = data["start"], data["end"], data["text"]
+    claim.stance = data["stance"]
+    claim.verdict = data.get("verdict")
+    claim.note = data.get("note") or ""
+    actor = projects.find_actor(project, data["actor"]) if data.get("actor") else None
+    claim.actor_id = actor.id if actor else None
+    mention = data.get("actor_mention")
+    claim.actor_start = mention["start"] if mention else None
+    claim.actor_end = mention["end"] if mention else None
+    claim.scheme_version = project.scheme_version
+    claim.evidence = [
+        Evidence(
+            position=i,
+            type=item["type"],
+            relation=item["relation"],
+            description=item.get("description") or "",
+            document_id=document.id if item.get("start") is not None else None,
+            start=item.get("start"),
+            end=item.get("end"),
+            text=(document.text[item["start"] : item["end"]]
+                  if item.get("start") is not None else None),
+            source_url=item.get("source_url"),
+        )
+        for i, item in enumerate(data.get("evidence") or [])
+    ]
+
+
+def _audit(user: User, project: Project, action: str, claim: Claim,
+           before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+    db.session.add(AuditEvent(user_id=user.id, project_id=project.id, action=action,
+                              entity="claim", entity_id=claim.id, before=before, after=after))
+
+
+def list_claims(user: User, document: Document) -> list[Claim]:
+    """The claims on the document that this user may see (only their own in blind mode)."""
+    project = db.session.get(Project, document.project_id)
+    query = (
+        select(Claim)
+        .where(Claim.document_id == document.id, Claim.deleted_at.is_(None))
+        .options(selectinload(Claim.evidence), selectinload(Claim.actor),
+                 selectinload(Claim.annotator))
+        .order_by(Claim.start, Claim.end, Claim.id)
+    )
+    if not access.sees_all_claims(user, project):
+        query = query.where(Claim.annotator_id == user.id)
+    return list(db.session.execute(query).scalars())
+
+
+def create_claim(user: User, document: Document, payload: Any) -> Claim:
+    """Store a new claim by `user`; InvalidInput (naming each bad field) stores nothing."""
+    data = _schema_checked(payload, required=("start", "end", "text", "stance"))
+    project = db.session.get(Project, document.project_id)
+    _checked(project, document, data)
+    claim = Claim(document=document, annotator_id=user.id, start=0, end=1, text="", stance="")
+    _apply(claim, project, data)
+    db.session.add(claim)
+    db.session.flush()
+    _audit(user, project, "create", claim, None, claim_to_dict(claim))
+    db.session.commit()
+    return claim
+
+
+def update_claim(user: User, claim: Claim, payload: Any) -> Claim:
+    """Change a claim; the payload's `version` must be the stored one, else Conflict."""
+    data = _schema_checked(payload, required=("version",))
+    if data["version"] != claim.version:
+        raise Conflict("the claim was changed since you loaded it", claim_to_dict(claim))
+    project = db.session.get(Project, claim.document.project_id)
+    before = claim_to_dict(claim)
+    merged = {field: before[field] for field in CLAIM_FIELDS}
+    merged.update({k: v for k, v in data.items() if k != "version"})
+    if ("start" in data or "end" in data) and "text" not in data:
+        raise InvalidInput("moving a claim needs its new text",
+                           {"text": "is required when start or end change"})
+    _checked(project, claim.document, merged)
+    _apply(claim, project, merged)
+    claim.updated_at = utcnow()  # also forces the version bump when only evidence changed
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        current = db.session.get(Claim, claim.id)
+        raise Conflict("the claim was changed since you loaded it",
+                       claim_to_dict(current)) from None
+    _audit(user, project, "update", claim, before, claim_to_dict(claim))
+    db.session.commit()
+    return claim
+
+
+def delete_claim(user: User, claim: Claim, version: int | None = None) -> None:
+    """Soft-delete: the claim leaves every list and export but stays in the history."""
+    if version is not None and version != claim.version:
+        raise Conflict("the claim was changed since you loaded it", claim_to_dict(claim))
+    project = db.session.get(Project, claim.document.project_id)
+    before = claim_to_dict(claim)
+    claim.deleted_at = utcnow()
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict("the claim was changed since you loaded it",
+                       claim_to_dict(db.session.get(Claim, claim.id))) from None
+    _audit(user, project, "delete", claim, before, None)
+    db.session.commit()

@@ -1,0 +1,321 @@
+"""Documents: import (all-or-nothing per file), listing with each user's progress, status."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Any
+
+from sqlalchemy import func, insert, select
+
+from ..db import db
+from ..models import Assignment, AssignmentStatus, Claim, Document, Project, User, utcnow
+from ..validation import field_errors
+from .errors import InvalidInput
+
+TITLE_LENGTH = 500
+
+
+class DocumentImportError(InvalidInput):
+    """A file that cannot be imported; `errors` lists (line number, message), nothing was stored."""
+
+    def __init__(self, filename: str, errors: list[tuple[int, str]]) -> None:
+        shown = "; ".join(f"line {line}: {msg}" for line, msg in errors[:20])
+        more = f" (and {len(errors) - 20} more)" if len(errors) > 20 else ""
+        super().__init__(
+            f"{filename}: nothing imported: {shown}{more}",
+            {f"line {line}": msg for line, msg in errors[:100]},
+        )
+        self.filename = filename
+        self.errors = errors
+
+
+@dataclass
+class ParsedDocument:
+    line: int
+    external_id: str
+    title: str
+    text: str
+    meta: dict[str, Any]
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _text_problem(text: str) -> str | None:
+    # PostgreSQL cannot store NUL, and no database can store an unpaired surrogate as UTF-8.
+    if "\x00" in text:
+        return "text contains a NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "text contains an unpaired surrogate"
+    return None
+
+
+def _default_title(text: str) -> str:
+    return text.strip().split("\n", 1)[0][:80]
+
+
+def parse_txt(filename: str, raw: bytes) -> list[ParsedDocument]:
+    """A .txt file is one document: the first line is its title, the rest its text.
+
+    Line ends are normalised to "\\n" and blank lines between title and text are dropped.
+    """
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DocumentImportError(filename, [(line, f"not UTF-8 (byte {exc.start})")]) from None
+    content = content.replace("\r\n", "\n").replace("\r", "\n")
+    title, _, text = content.partition("\n")
+    text = text.lstrip("\n")
+    if not text.strip():
+        raise DocumentImportError(filename, [(2, "no text after the title line")])
+    problem = _text_problem(content)
+    if problem:
+        raise DocumentImportError(filename, [(1, problem)])
+    stem = PurePath(filename).stem
+    return [ParsedDocument(1, stem, title.strip()[:TITLE_LENGTH], text, {"source_file": filename})]
+
+
+def parse_jsonl(filename: str, raw: bytes) -> list[ParsedDocument]:
+    """Each non-blank line is {"text", "title"?, "id"?, "meta"?}; all lines are checked first."""
+    errors: list[tuple[int, str]] = []
+    parsed: list[ParsedDocument] = []
+    seen: dict[str, int] = {}
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    stem = PurePath(filename).stem
+    for number, line_bytes in enumerate(raw.split(b"\n"), start=1):
+        line_bytes = line_bytes.rstrip(b"\r")
+        if not line_bytes.strip():
+            continue
+        try:
+            record = json.loads(line_bytes.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            errors.append((number, f"not UTF-8 (byte {exc.start} of the line)"))
+            continue
+        except json.JSONDecodeError as exc:
+            errors.append((number, f"invalid JSON: {exc.msg} at column {exc.colno}"))
+            continue
+        if not isinstance(record, dict):
+            errors.append((number, "expected a JSON object"))
+            continue
+        problems = field_errors("import-record.schema.json", record)
+        if problems:
+            errors.append((number, "; ".join(f"{k}: {v}" for k, v in problems.items())))
+            continue
+        text = record["text"]
+        problem = _text_problem(text)
+        if problem:
+            errors.append((number, problem))
+            continue
+        external_id = str(record["id"]) if "id" in record else f"{stem}:{number}"
+        if external_id in seen:
+            first = seen[external_id]
+            errors.append((number, f"duplicate id '{external_id}' (first on line {first})"))
+            continue
+        seen[external_id] = number
+        title = record.get("title") or _default_title(text)
+        parsed.append(ParsedDocument(number, external_id, title, text, record.get("meta") or {}))
+    if errors:
+        raise DocumentImportError(filename, errors)
+    if not parsed:
+        raise DocumentImportError(filename, [(1, "the file holds no documents")])
+    return parsed
+
+
+def parse_file(filename: str, raw: bytes) -> list[ParsedDocument]:
+    suffix = PurePath(filename).suffix.lower()
+    if suffix == ".txt":
+        return parse_txt(filename, raw)
+    if suffix in (".jsonl", ".ndjson"):
+        return parse_jsonl(filename, raw)
+    raise InvalidInput(
+        f"{filename}: unsupported file type", {"file": "expected a .txt or .jsonl file"}
+    )
+
+
+def import_file(project: Project, filename: str, raw: bytes) -> int:
+    """Import one file into the project, all or nothing; return how many documents were stored.
+
+    A document whose id is already in the project is an error: the file is refused with the
+    line number, so importing the same file twice never duplicates documents.
+    """
+    parsed = parse_file(filename, raw)
+    ids = [doc.external_id for doc in parsed]
+    existing: set[str] = set()
+    for chunk_start in range(0, len(ids), 1000):
+        existing.update(
+            db.session.execute(
+                select(Document.external_id).where(
+                    Document.project_id == project.id,
+                    Document.external_id.in_(ids[chunk_start : chunk_start + 1000]),
+                )
+            ).scalars()
+        )
+    clashes = [(doc.line, f"id '{doc.external_id}' is already in the project")
+               for doc in parsed if doc.external_id in existing]
+    if clashes:
+        raise DocumentImportError(filename, clashes)
+    position = db.session.execute(
+        select(func.coalesce(func.max(Document.position), 0)).where(
+            Document.project_id == project.id
+        )
+    ).scalar_one()
+    now = utcnow()
+    rows = [
+        {
+            "project_id": project.id,
+            "external_id": doc.external_id,
+            "title": doc.title[:TITLE_LENGTH],
+            "text": doc.text,
+            "text_sha256": sha256(doc.text),
+            "meta": doc.meta,
+            "position": position + offset,
+            "created_at": now,
+        }
+        for offset, doc in enumerate(parsed, start=1)
+    ]
+    try:
+        for chunk_start in range(0, len(rows), 2000):
+            db.session.execute(insert(Document), rows[chunk_start : chunk_start + 2000])
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return len(rows)
+
+
+def document_to_dict(document: Document, *, with_text: bool = True) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": document.id,
+        "project_id": document.project_id,
+        "external_id": document.external_id,
+        "title": document.title,
+        "text_sha256": document.text_sha256,
+        "length": len(document.text) if with_text else None,
+        "meta": document.meta or {},
+    }
+    if with_text:
+        data["text"] = document.text
+    return data
+
+
+def documents_with_progress(project: Project, user: User) -> list[dict[str, Any]]:
+    """The project's documents in order, each with this user's status and claim count."""
+    status = dict(
+        db.session.execute(
+            select(Assignment.document_id, Assignment.status)
+            .join(Document)
+            .where(Document.project_id == project.id, Assignment.user_id == user.id)
+        ).all()
+    )
+    claims = dict(
+        db.session.execute(
+            select(Claim.document_id, func.count(Claim.id))
+            .join(Document)
+            .where(
+                Document.project_id == project.id,
+                Claim.annotator_id == user.id,
+                Claim.deleted_at.is_(None),
+            )
+            .group_by(Claim.document_id)
+        ).all()
+    )
+    rows = db.session.execute(
+        select(Document.id, Document.external_id, Document.title, Document.text_sha256)
+        .where(Document.project_id == project.id)
+        .order_by(Document.position, Document.id)
+    ).all()
+    return [
+        {
+            "id": row.id,
+            "external_id": row.external_id,
+            "title": row.title,
+            "text_sha256": row.text_sha256,
+            "status": status.get(row.id, AssignmentStatus.TODO.value),
+            "claims": claims.get(row.id, 0),
+        }
+        for row in rows
+    ]
+
+
+def _assignment(document: Document, user: User) -> Assignment:
+    assignment = db.session.execute(
+        select(Assignment).where(
+            Assignment.document_id == document.id, Assignment.user_id == user.id
+        )
+    ).scalar_one_or_none()
+    if assignment is None:
+        assignment = Assignment(
+            document_id=document.id, user_id=user.id, status=AssignmentStatus.TODO.value
+        )
+        db.session.add(assignment)
+    return assignment
+
+
+def status_of(document: Document, user: User) -> str:
+    return db.session.execute(
+        select(Assignment.status).where(
+            Assignment.document_id == document.id, Assignment.user_id == user.id
+        )
+    ).scalar_one_or_none() or AssignmentStatus.TODO.value
+
+
+def start(document: Document, user: User) -> str:
+    """Note that the user opened the document; returns their status on it."""
+    assignment = _assignment(document, user)
+    if assignment.status == AssignmentStatus.TODO.value:
+        assignment.status = AssignmentStatus.IN_PROGRESS.value
+        assignment.started_at = utcnow()
+    db.session.commit()
+    return assignment.status
+
+
+def set_status(document: Document, user: User, status: str) -> str:
+    """Mark the document done (or reopen it) for this user."""
+    if status not in (AssignmentStatus.DONE.value, AssignmentStatus.IN_PROGRESS.value):
+        raise InvalidInput("unknown status", {"status": "must be 'done' or 'in_progress'"})
+    assignment = _assignment(document, user)
+    assignment.status = status
+    assignment.started_at = assignment.started_at or utcnow()
+    assignment.done_at = utcnow() if status == AssignmentStatus.DONE.value else None
+    db.session.commit()
+    return status
+
+
+def neighbour(document: Document, user: User, *, forward: bool = True,
+              unfinished_only: bool = True) -> Document | None:
+    """The next (or previous) document in project order, skipping the user's finished ones."""
+    order = (Document.position, Document.id)
+    query = select(Document).where(Document.project_id == document.project_id)
+    if forward:
+        query = query.where(
+            (Document.position > document.position)
+            | ((Document.position == document.position) & (Document.id > document.id))
+        ).order_by(*order)
+    else:
+        query = query.where(
+            (Document.position < document.position)
+            | ((Document.position == document.position) & (Document.id < document.id))
+        ).order_by(*(c.desc() for c in order))
+    if unfinished_only:
+        finished = select(Assignment.document_id).where(
+            Assignment.user_id == user.id,
+            Assignment.status.in_([AssignmentStatus.DONE.value, AssignmentStatus.SKIPPED.value]),
+        )
+        query = query.where(Document.id.not_in(finished))
+    return db.session.execute(query.limit(1)).scalar_one_or_none()
+
+
+def first_document(project: Project) -> Document | None:
+    """The project's first document in order."""
+    return db.session.execute(
+        select(Document).where(Document.project_id == project.id)
+        .order_by(Document.position, Document.id).limit(1)
+    ).scalar_one_or_none()

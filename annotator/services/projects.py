@@ -1,0 +1,130 @@
+"""Projects, their members, label schemes and actors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from .. import labelscheme
+from ..db import db
+from ..models import Actor, Claim, Document, Membership, Project, Role, User
+from .errors import InvalidInput, NotFound
+
+
+def create_project(
+    name: str,
+    *,
+    scheme: dict[str, Any] | None = None,
+    manager: User | None = None,
+    description: str = "",
+) -> Project:
+    """Create a project with its own copy of a label scheme (the default one if none given)."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("cannot create project", {"name": "must be 1 to 200 characters"})
+    if db.session.execute(select(Project.id).where(Project.name == name)).scalar():
+        raise InvalidInput("cannot create project", {"name": f"a project '{name}' exists"})
+    scheme = labelscheme.validate(scheme) if scheme is not None else labelscheme.default_scheme()
+    project = Project(name=name, label_scheme=scheme, scheme_version=1, description=description)
+    db.session.add(project)
+    db.session.flush()
+    for actor_name, aliases in labelscheme.actor_names(scheme):
+        db.session.add(Actor(project_id=project.id, name=actor_name, aliases=aliases))
+    if manager is not None:
+        db.session.add(Membership(project_id=project.id, user_id=manager.id, role=Role.MANAGER))
+    db.session.commit()
+    return project
+
+
+def by_name(name: str) -> Project:
+    project = db.session.execute(select(Project).where(Project.name == name)).scalar_one_or_none()
+    if project is None:
+        raise NotFound(f"no project named '{name}'")
+    return project
+
+
+def add_member(project: Project, user: User, role: str) -> Membership:
+    """Give the user a role in the project (replacing any role they had)."""
+    if role not in {r.value for r in Role}:
+        raise InvalidInput("unknown role", {"role": f"must be one of {', '.join(Role)}"})
+    membership = db.session.execute(
+        select(Membership).where(
+            Membership.project_id == project.id, Membership.user_id == user.id
+        )
+    ).scalar_one_or_none()
+    if membership is None:
+        membership = Membership(project_id=project.id, user_id=user.id, role=role)
+        db.session.add(membership)
+    else:
+        membership.role = role
+    db.session.commit()
+    return membership
+
+
+def visible_projects(user: User) -> list[Project]:
+    query = select(Project).order_by(Project.name)
+    if not user.is_admin:
+        query = query.join(Membership).where(Membership.user_id == user.id)
+    return list(db.session.execute(query).scalars())
+
+
+def project_summary(project: Project) -> dict[str, Any]:
+    documents = db.session.execute(
+        select(func.count()).select_from(Document).where(Document.project_id == project.id)
+    ).scalar_one()
+    return {
+        "id": project.id,
+        "name": project.name,
+        "description": project.description,
+        "scheme_version": project.scheme_version,
+        "blind": project.blind,
+        "documents": documents,
+    }
+
+
+def actors(project: Project) -> list[Actor]:
+    return list(
+        db.session.execute(
+            select(Actor).where(Actor.project_id == project.id).order_by(Actor.name)
+        ).scalars()
+    )
+
+
+def actor_to_dict(actor: Actor) -> dict[str, Any]:
+    return {"id": actor.id, "name": actor.name, "aliases": actor.aliases or []}
+
+
+def find_actor(project: Project, name: str) -> Actor | None:
+    """The actor whose name (or, failing that, one of whose aliases) is `name`."""
+    name = name.strip()
+    found = db.session.execute(
+        select(Actor).where(Actor.project_id == project.id, Actor.name == name)
+    ).scalar_one_or_none()
+    if found is not None:
+        return found
+    for actor in actors(project):
+        if name in (actor.aliases or []):
+            return actor
+    return None
+
+
+def add_actor(project: Project, name: str, aliases: list[str] | None = None) -> Actor:
+    """Add a claimant to the project; InvalidInput if the name is empty or taken."""
+    name = " ".join(name.split())
+    if not name or len(name) > 300:
+        raise InvalidInput("cannot add actor", {"name": "must be 1 to 300 characters"})
+    if find_actor(project, name) is not None:
+        raise InvalidInput("cannot add actor", {"name": f"an actor '{name}' exists"})
+    actor = Actor(project_id=project.id, name=name, aliases=list(aliases or []))
+    db.session.add(actor)
+    db.session.commit()
+    return actor
+
+
+def claim_count(project: Project) -> int:
+    return db.session.execute(
+        select(func.count(Claim.id))
+        .join(Document)
+        .where(Document.project_id == project.id, Claim.deleted_at.is_(None))
+    ).scalar_one()

@@ -1,0 +1,585 @@
+// The annotation page. Offsets sent to and read from the server are Unicode code points
+// (Python str indices); the DOM counts UTF-16 code units, so every crossing converts.
+// All text goes into the page through textContent, never innerHTML: article text, notes and
+// actor names are untrusted.
+
+const root = document.getElementById("annotate");
+const documentId = Number(root.dataset.documentId);
+const projectId = Number(root.dataset.projectId);
+const username = root.dataset.username;
+const scheme = JSON.parse(document.getElementById("scheme-data").textContent);
+const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
+
+const $ = (id) => document.getElementById(id);
+const textEl = $("text");
+const form = $("claim-form");
+const evidenceList = $("evidence-list");
+
+const FALLBACK_COLORS = ["#2b83ba", "#d7191c", "#1a9641", "#fdae61", "#8c8c8c", "#7a5af8"];
+const stanceColor = {};
+scheme.stances.forEach((s, i) => { stanceColor[s.value] = s.color || FALLBACK_COLORS[i % FALLBACK_COLORS.length]; });
+const stanceLabel = Object.fromEntries(scheme.stances.map((s) => [s.value, s.label || s.value]));
+const verdictLabel = Object.fromEntries(scheme.verdicts.map((v) => [v.value, v.label || v.value]));
+
+const state = {
+  text: "",
+  codePoints: [],      // the text as an array of code points
+  cpToU16: null,       // code point index -> UTF-16 index (length n+1)
+  u16ToCp: null,       // UTF-16 index -> index of the code point containing it (length m+1)
+  claims: [],
+  actors: [],
+  editing: null,       // the claim being edited, or null for a new one
+  draft: null,         // {start, end, text, mention}
+  lastSelection: null, // the latest selection made while the form was open
+  selectedId: null,
+};
+
+// ---------- server ----------
+
+async function api(method, url, body) {
+  const headers = { "Accept": "application/json", "X-CSRFToken": csrfToken };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(url, {
+    method, headers, credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  let data = null;
+  if (response.status !== 204) {
+    try { data = await response.json(); } catch { data = { error: `HTTP ${response.status}` }; }
+  }
+  return { ok: response.ok, status: response.status, data };
+}
+
+function setSaveStatus(message) {
+  $("save-status").textContent = message;
+  root.dataset.saveStatus = message;
+}
+
+// ---------- offsets ----------
+
+function indexText(text) {
+  const codePoints = Array.from(text);
+  const cpToU16 = new Int32Array(codePoints.length + 1);
+  const u16ToCp = new Int32Array(text.length + 1);
+  let u = 0;
+  codePoints.forEach((ch, i) => {
+    cpToU16[i] = u;
+    for (let k = 0; k < ch.length; k++) u16ToCp[u + k] = i;
+    u += ch.length;
+  });
+  cpToU16[codePoints.length] = u;
+  u16ToCp[u] = codePoints.length;
+  Object.assign(state, { text, codePoints, cpToU16, u16ToCp });
+}
+
+function sliceCp(start, end) {
+  return state.codePoints.slice(start, end).join("");
+}
+
+// The selection inside the article as code point offsets, whitespace trimmed; null if none.
+function selectionOffsets() {
+  const selection = window.getSelection();
+  if (!selection.rangeCount || selection.isCollapsed) return null;
+  const range = selection.getRangeAt(0);
+  if (!textEl.contains(range.startContainer) || !textEl.contains(range.endContainer)) return null;
+  const before = document.createRange();
+  before.selectNodeContents(textEl);
+  before.setEnd(range.startContainer, range.startOffset);
+  const start16 = before.toString().length;
+  const end16 = start16 + range.toString().length;
+  let start = state.u16ToCp[start16];
+  let end = state.u16ToCp[end16];
+  if (state.cpToU16[end] !== end16) end += 1; // an end inside a surrogate pair takes the whole character
+  while (start < end && /\s/u.test(state.codePoints[start])) start++;
+  while (end > start && /\s/u.test(state.codePoints[end - 1])) end--;
+  if (start >= end) return null;
+  return { start, end, text: sliceCp(start, end) };
+}
+
+// ---------- rendering the article ----------
+
+function assignLanes(claims) {
+  // Outer claims first, so nested ones sit on a higher lane and stay visible.
+  const ordered = [...claims].sort((a, b) => a.start - b.start || b.end - a.end || a.id - b.id);
+  const laneEnds = [];
+  const lanes = new Map();
+  for (const claim of ordered) {
+    let lane = laneEnds.findIndex((end) => end <= claim.start);
+    if (lane === -1) { lane = laneEnds.length; laneEnds.push(0); }
+    laneEnds[lane] = claim.end;
+    lanes.set(claim.id, lane);
+  }
+  return lanes;
+}
+
+function styleSegment(el, covering, lanes) {
+  const stripes = [], sizes = [], positions = [];
+  let maxLane = 0;
+  for (const claim of covering) {
+    const lane = lanes.get(claim.id);
+    maxLane = Math.max(maxLane, lane);
+    const color = stanceColor[claim.stance] || "#888888";
+    stripes.push(`linear-gradient(${color}, ${color})`);
+    sizes.push("100% 3px");
+    positions.push(`0 calc(100% - ${lane * 4}px)`);
+  }
+  const innermost = covering.reduce((a, b) => (lanes.get(b.id) > lanes.get(a.id) ? b : a));
+  el.style.backgroundImage = stripes.join(", ");
+  el.style.backgroundSize = sizes.join(", ");
+  el.style.backgroundPosition = positions.join(", ");
+  el.style.backgroundColor = (stanceColor[innermost.stance] || "#888888") + "2e";
+  el.style.paddingBottom = `${(maxLane + 1) * 4}px`;
+}
+
+function render() {
+  const claims = state.claims;
+  const selected = claims.find((c) => c.id === state.selectedId) || null;
+  const marks = [];
+  if (selected) {
+    for (const ev of selected.evidence) if (ev.start != null) marks.push([ev.start, ev.end, "evidence"]);
+    if (selected.actor_mention) marks.push([selected.actor_mention.start, selected.actor_mention.end, "mention"]);
+  }
+  const bounds = new Set([0, state.codePoints.length]);
+  for (const c of claims) { bounds.add(c.start); bounds.add(c.end); }
+  for (const [s, e] of marks) { bounds.add(s); bounds.add(e); }
+  const points = [...bounds].sort((a, b) => a - b);
+  const lanes = assignLanes(claims);
+  const fragment = document.createDocumentFragment();
+  for (let i = 0; i + 1 < points.length; i++) {
+    const [a, b] = [points[i], points[i + 1]];
+    const piece = state.text.slice(state.cpToU16[a], state.cpToU16[b]);
+    const covering = claims.filter((c) => c.start <= a && c.end >= b);
+    const marking = marks.filter(([s, e]) => s <= a && e >= b).map((m) => m[2]);
+    if (!covering.length && !marking.length) {
+      fragment.append(document.createTextNode(piece));
+      continue;
+    }
+    const span = document.createElement("span");
+    span.textContent = piece;
+    span.dataset.start = a;
+    span.dataset.end = b;
+    if (covering.length) {
+      span.className = "seg";
+      span.dataset.claims = covering.map((c) => c.id).join(" ");
+      styleSegment(span, covering, lanes);
+      span.title = covering.map((c) => `${stanceLabel[c.stance] || c.stance}${c.actor ? " · " + c.actor : ""}`).join("\n");
+      if (selected && covering.includes(selected)) span.classList.add("selected");
+    }
+    for (const m of marking) span.classList.add(m);
+    fragment.append(span);
+  }
+  textEl.replaceChildren(fragment);
+  renderClaimList();
+}
+
+function renderClaimList() {
+  const list = $("claim-list");
+  list.replaceChildren();
+  $("claim-count").textContent = `(${state.claims.length})`;
+  for (const claim of state.claims) {
+    const li = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.dataset.claimId = claim.id;
+    const chip = document.createElement("span");
+    chip.className = "chip";
+    chip.style.backgroundColor = stanceColor[claim.stance] || "#888888";
+    const quote = document.createElement("span");
+    quote.textContent = ` “${claim.text.length > 90 ? claim.text.slice(0, 90) + "…" : claim.text}”`;
+    const meta = document.createElement("span");
+    meta.className = "meta";
+    const parts = [claim.actor || "no actor", stanceLabel[claim.stance] || claim.stance];
+    if (claim.verdict) parts.push(verdictLabel[claim.verdict] || claim.verdict);
+    if (claim.evidence.length) parts.push(`${claim.evidence.length} evidence`);
+    if (claim.annotator !== username) parts.push(`by ${claim.annotator}`);
+    meta.textContent = parts.join(" · ");
+    button.append(chip, quote, meta);
+    button.addEventListener("click", () => openClaim(claim.id));
+    li.append(button);
+    list.append(li);
+  }
+}
+
+// ---------- the claim form ----------
+
+function clearErrors() {
+  form.querySelectorAll("[data-error-for], .ev-error").forEach((el) => { el.textContent = ""; });
+  $("form-error").textContent = "";
+  $("conflict").hidden = true;
+}
+
+function showErrors(body) {
+  clearErrors();
+  const fields = (body && body.fields) || {};
+  const unplaced = [];
+  for (const [field, message] of Object.entries(fields)) {
+    const evidence = field.match(/^evidence\.(\d+)\./);
+    if (evidence) {
+      const item = evidenceList.children[Number(evidence[1])];
+      if (item) { item.querySelector(".ev-error").textContent = `${field.split(".").pop()}: ${message}`; continue; }
+    }
+    const target = form.querySelector(`[data-error-for="${field.split(".")[0]}"]`);
+    if (target) target.textContent = `${field}: ${message}`;
+    else unplaced.push(`${field}: ${message}`);
+  }
+  $("form-error").textContent = [(body && body.error) || "Could not save.", ...unplaced].join(" — ");
+}
+
+function showQuote() {
+  $("claim-quote").textContent = state.draft.text;
+  const mention = state.draft.mention;
+  $("mention-quote").textContent = mention ? mention.text : "none";
+}
+
+function updateNewActorHint() {
+  const name = $("actor").value.trim();
+  $("new-actor-hint").hidden = !name || Boolean(findActor(name));
+}
+
+function findActor(name) {
+  return state.actors.find((a) => a.name === name || (a.aliases || []).includes(name));
+}
+
+function addEvidence(item = {}) {
+  const node = $("evidence-template").content.firstElementChild.cloneNode(true);
+  node.querySelector(".ev-type").value = item.type || scheme.evidence_types[0].value;
+  node.querySelector(".ev-relation").value = item.relation || scheme.evidence_relations[0].value;
+  node.querySelector(".ev-description").value = item.description || "";
+  const setSpan = (span) => {
+    if (span) {
+      Object.assign(node.dataset, { start: span.start, end: span.end, text: span.text });
+    } else {
+      delete node.dataset.start; delete node.dataset.end; delete node.dataset.text;
+    }
+    node.querySelector(".ev-quote").textContent = span ? span.text : "none";
+  };
+  setSpan(item.start != null ? item : null);
+  node.querySelector(".ev-use-selection").addEventListener("click", () => {
+    if (!state.lastSelection) {
+      node.querySelector(".ev-error").textContent = "Select the evidence text in the article first.";
+      return;
+    }
+    setSpan(state.lastSelection);
+  });
+  node.querySelector(".ev-clear-span").addEventListener("click", () => setSpan(null));
+  node.querySelector(".ev-remove").addEventListener("click", () => node.remove());
+  evidenceList.append(node);
+  return node;
+}
+
+function fillForm(claim) {
+  clearErrors();
+  $("actor").value = claim ? claim.actor || "" : "";
+  updateNewActorHint();
+  form.querySelectorAll('input[name="stance"]').forEach((r) => { r.checked = claim ? r.value === claim.stance : false; });
+  $("verdict").value = claim && claim.verdict ? claim.verdict : "";
+  $("note").value = claim ? claim.note : "";
+  evidenceList.replaceChildren();
+  if (claim) claim.evidence.forEach((item) => addEvidence(item));
+  $("form-title").textContent = claim ? `Claim #${claim.id}` : "New claim";
+  $("delete-claim").hidden = !claim;
+  $("selection-box").hidden = true;
+  state.lastSelection = null;
+  showQuote();
+  form.hidden = false;
+  $("hint").hidden = true;
+}
+
+function openNew(selection) {
+  state.editing = null;
+  state.selectedId = null;
+  state.draft = { start: selection.start, end: selection.end, text: selection.text, mention: null };
+  fillForm(null);
+  render();
+  $("actor").focus();
+}
+
+function openClaim(id) {
+  const claim = state.claims.find((c) => c.id === Number(id));
+  if (!claim) return;
+  hideMenu();
+  state.editing = claim;
+  state.selectedId = claim.id;
+  state.draft = {
+    start: claim.start, end: claim.end, text: claim.text,
+    mention: claim.actor_mention ? { ...claim.actor_mention } : null,
+  };
+  fillForm(claim);
+  render();
+}
+
+function closeForm() {
+  form.hidden = true;
+  $("hint").hidden = false;
+  state.editing = null;
+  state.draft = null;
+  state.lastSelection = null;
+  if (state.selectedId !== null) { state.selectedId = null; render(); }
+}
+
+function collectPayload() {
+  const stance = form.querySelector('input[name="stance"]:checked');
+  const payload = {
+    start: state.draft.start, end: state.draft.end, text: state.draft.text,
+    actor: $("actor").value.trim() || null,
+    actor_mention: state.draft.mention
+      ? { start: state.draft.mention.start, end: state.draft.mention.end, text: state.draft.mention.text }
+      : null,
+    stance: stance ? stance.value : "",
+    verdict: $("verdict").value || null,
+    note: $("note").value,
+    evidence: [...evidenceList.children].map((node) => {
+      const item = {
+        type: node.querySelector(".ev-type").value,
+        relation: node.querySelector(".ev-relation").value,
+        description: node.querySelector(".ev-description").value,
+      };
+      if (node.dataset.start !== undefined) {
+        Object.assign(item, { start: Number(node.dataset.start), end: Number(node.dataset.end), text: node.dataset.text });
+      }
+      return item;
+    }),
+  };
+  if (!payload.stance) delete payload.stance; // the server names the missing field
+  return payload;
+}
+
+async function ensureActor(name) {
+  if (!name || findActor(name)) return true;
+  const result = await api("POST", `/api/v1/projects/${projectId}/actors`, { name });
+  if (!result.ok) { showErrors({ error: result.data.error, fields: { actor: (result.data.fields || {}).name || result.data.error } }); return false; }
+  state.actors.push(result.data);
+  const option = document.createElement("option");
+  option.value = result.data.name;
+  $("actor-list").append(option);
+  return true;
+}
+
+async function saveClaim(overrideVersion) {
+  if (!state.draft) return;
+  const payload = collectPayload();
+  setSaveStatus("Saving…");
+  if (!(await ensureActor(payload.actor))) { setSaveStatus("Not saved"); return; }
+  let result;
+  if (state.editing) {
+    payload.version = overrideVersion || state.editing.version;
+    result = await api("PATCH", `/api/v1/claims/${state.editing.id}`, payload);
+  } else {
+    result = await api("POST", `/api/v1/documents/${documentId}/claims`, payload);
+  }
+  if (result.status === 409) {
+    setSaveStatus("Conflict");
+    showConflict(result.data.current);
+    return;
+  }
+  if (!result.ok) {
+    setSaveStatus("Not saved");
+    showErrors(result.data);
+    return;
+  }
+  await loadClaims();
+  closeForm();
+  setSaveStatus("Saved");
+  root.dataset.lastSavedClaim = result.data.id;
+}
+
+function showConflict(current) {
+  $("conflict").hidden = false;
+  $("conflict-current").textContent = JSON.stringify(
+    { text: current.text, actor: current.actor, stance: current.stance, verdict: current.verdict,
+      note: current.note, evidence: current.evidence.length, version: current.version }, null, 1);
+  $("conflict-keep-mine").onclick = () => saveClaim(current.version);
+  $("conflict-take-theirs").onclick = async () => { await loadClaims(); openClaim(current.id); };
+}
+
+async function deleteClaim() {
+  if (!state.editing) return;
+  const { id, version } = state.editing;
+  setSaveStatus("Deleting…");
+  const result = await api("DELETE", `/api/v1/claims/${id}?version=${version}`);
+  if (result.status === 409) { setSaveStatus("Conflict"); showConflict(result.data.current); return; }
+  if (!result.ok) { setSaveStatus("Not deleted"); showErrors(result.data); return; }
+  await loadClaims();
+  closeForm();
+  setSaveStatus("Deleted");
+}
+
+// ---------- overlapping claims: a small menu to pick one ----------
+
+function showMenu(ids, x, y) {
+  const menu = $("claim-menu");
+  menu.replaceChildren();
+  for (const id of ids) {
+    const claim = state.claims.find((c) => c.id === Number(id));
+    if (!claim) continue;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.dataset.claimId = claim.id;
+    const chip = document.createElement("span");
+    chip.className = "chip";
+    chip.style.backgroundColor = stanceColor[claim.stance] || "#888888";
+    const label = document.createElement("span");
+    label.textContent = ` ${stanceLabel[claim.stance] || claim.stance}: “${claim.text.slice(0, 60)}${claim.text.length > 60 ? "…" : ""}”`;
+    button.append(chip, label);
+    button.addEventListener("click", () => openClaim(claim.id));
+    menu.append(button);
+  }
+  menu.style.left = `${x + 4}px`;
+  menu.style.top = `${y + 8}px`;
+  menu.hidden = false;
+}
+
+function hideMenu() { $("claim-menu").hidden = true; }
+
+// ---------- events ----------
+
+textEl.addEventListener("mouseup", (event) => {
+  const selection = selectionOffsets();
+  if (selection) {
+    hideMenu();
+    if (form.hidden) { openNew(selection); return; }
+    state.lastSelection = selection;
+    $("selection-quote").textContent = selection.text;
+    $("selection-box").hidden = false;
+    return;
+  }
+  const segment = event.target.closest(".seg");
+  if (!segment) { hideMenu(); return; }
+  const ids = segment.dataset.claims.split(" ").filter(Boolean);
+  if (ids.length === 1) openClaim(ids[0]);
+  else showMenu(ids, event.pageX, event.pageY);
+});
+
+document.addEventListener("mousedown", (event) => {
+  if (!$("claim-menu").contains(event.target)) hideMenu();
+});
+
+$("use-selection-claim").addEventListener("click", () => {
+  if (!state.lastSelection) return;
+  Object.assign(state.draft, { start: state.lastSelection.start, end: state.lastSelection.end, text: state.lastSelection.text });
+  showQuote();
+});
+$("use-selection-mention").addEventListener("click", () => {
+  if (!state.lastSelection) return;
+  state.draft.mention = { ...state.lastSelection };
+  showQuote();
+});
+$("clear-mention").addEventListener("click", () => { if (state.draft) { state.draft.mention = null; showQuote(); } });
+$("actor").addEventListener("input", updateNewActorHint);
+$("add-evidence").addEventListener("click", () => addEvidence().querySelector(".ev-description").focus());
+$("cancel-claim").addEventListener("click", closeForm);
+$("delete-claim").addEventListener("click", deleteClaim);
+form.addEventListener("submit", (event) => { event.preventDefault(); saveClaim(); });
+
+function go(url) { if (url) window.location.assign(url); }
+
+async function markDone() {
+  setSaveStatus("Marking done…");
+  const result = await api("PUT", `/api/v1/documents/${documentId}/status`, { status: "done" });
+  if (!result.ok) { setSaveStatus(result.data.error || "Could not mark done"); return; }
+  setStatus("done");
+  go(result.data.next_document_id ? `/documents/${result.data.next_document_id}` : root.dataset.projectUrl);
+}
+
+$("mark-done").addEventListener("click", markDone);
+$("next-document").addEventListener("click", () => go(root.dataset.nextUrl));
+$("previous-document").addEventListener("click", () => go(root.dataset.previousUrl));
+
+// ---------- keyboard shortcuts, all defined in the label scheme ----------
+
+function parseKey(spec) {
+  const parts = spec.split("+");
+  const key = parts.pop();
+  return { key, ctrl: parts.includes("Ctrl"), alt: parts.includes("Alt"), shift: parts.includes("Shift"), meta: parts.includes("Meta") };
+}
+
+function matches(event, spec) {
+  const want = parseKey(spec);
+  if (event.ctrlKey !== want.ctrl || event.altKey !== want.alt || event.metaKey !== want.meta) return false;
+  if (want.shift && !event.shiftKey) return false;
+  if (want.key.length === 1) {
+    const k = want.key.toLowerCase();
+    return event.key.toLowerCase() === k || event.code === `Digit${k}` || event.code === `Key${k.toUpperCase()}`;
+  }
+  return event.key === want.key;
+}
+
+const actions = {
+  save: () => { if (!form.hidden) form.requestSubmit(); },
+  cancel: () => { hideMenu(); if (!form.hidden) closeForm(); },
+  delete: () => { if (!form.hidden && state.editing) deleteClaim(); },
+  add_evidence: () => { if (!form.hidden) addEvidence().querySelector(".ev-description").focus(); },
+  mark_done: markDone,
+  next_document: () => go(root.dataset.nextUrl),
+  previous_document: () => go(root.dataset.previousUrl),
+};
+const actionNames = { save: "Save claim", cancel: "Cancel / close", delete: "Delete claim", add_evidence: "Add evidence", mark_done: "Mark done & next", next_document: "Next document", previous_document: "Previous document" };
+
+document.addEventListener("keydown", (event) => {
+  const typing = event.target.closest("input, textarea, select");
+  const plain = !event.ctrlKey && !event.altKey && !event.metaKey;
+  for (const [action, spec] of Object.entries(scheme.shortcuts || {})) {
+    if (typing && plain && spec !== "Escape") continue; // plain keys belong to the field being typed in
+    if (matches(event, spec)) { event.preventDefault(); actions[action](); return; }
+  }
+  if (form.hidden || (typing && plain)) return;
+  for (const stance of scheme.stances) {
+    if (stance.key && matches(event, stance.key)) {
+      event.preventDefault();
+      form.querySelector(`input[name="stance"][value="${stance.value}"]`).checked = true;
+      return;
+    }
+  }
+  for (const verdict of scheme.verdicts) {
+    if (verdict.key && matches(event, verdict.key)) { event.preventDefault(); $("verdict").value = verdict.value; return; }
+  }
+});
+
+function renderShortcuts() {
+  const list = $("shortcut-list");
+  const add = (key, what) => {
+    const dt = document.createElement("dt");
+    const kbd = document.createElement("kbd");
+    kbd.textContent = key;
+    dt.append(kbd);
+    const dd = document.createElement("dd");
+    dd.textContent = what;
+    list.append(dt, dd);
+  };
+  for (const [action, spec] of Object.entries(scheme.shortcuts || {})) add(spec, actionNames[action] || action);
+  for (const s of scheme.stances) if (s.key) add(s.key, `Stance: ${s.label || s.value}`);
+  for (const v of scheme.verdicts) if (v.key) add(v.key, `Verdict: ${v.label || v.value}`);
+}
+
+// ---------- loading ----------
+
+function setStatus(status) {
+  const el = $("doc-status");
+  el.textContent = status.replace("_", " ");
+  el.className = `status status-${status}`;
+}
+
+async function loadClaims() {
+  const result = await api("GET", `/api/v1/documents/${documentId}/claims`);
+  if (!result.ok) { setSaveStatus(result.data.error || "Could not load claims"); return; }
+  state.claims = result.data;
+  if (state.editing) state.editing = state.claims.find((c) => c.id === state.editing.id) || null;
+  render();
+}
+
+async function load() {
+  document.querySelectorAll(".chip[data-color]").forEach((chip) => { chip.style.backgroundColor = chip.dataset.color; });
+  renderShortcuts();
+  const [doc, actors] = await Promise.all([
+    api("GET", `/api/v1/documents/${documentId}`),
+    api("GET", `/api/v1/projects/${projectId}/actors`),
+  ]);
+  if (!doc.ok) { setSaveStatus(doc.data.error || "Could not load the document"); return; }
+  indexText(doc.data.text);
+  setStatus(doc.data.status);
+  state.actors = actors.ok ? actors.data : [];
+  await loadClaims();
+  root.dataset.ready = "true";
+}
+
+load();
