@@ -1,0 +1,248 @@
+"""Shared fixtures: the app on SQLite or a throwaway PostgreSQL, users, an auth helper,
+and the app served in-process for real-browser tests.
+
+ANNOTATOR_TEST_DB=sqlite (default) or postgresql picks the database; TEST_DATABASE_URL
+points the suite at an existing empty database instead.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from annotator import create_app
+from annotator.db import db
+from annotator.models import User
+from annotator.services import documents, projects, users
+
+TEST_DB = os.environ.get("ANNOTATOR_TEST_DB", "sqlite")
+PASSWORD = "correct-horse-battery"  # noqa: S105
+
+# ---------- databases ----------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _postgres_server() -> Iterator[str]:
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
+    if not bins:
+        pytest.fail("ANNOTATOR_TEST_DB=postgresql but no PostgreSQL server is installed "
+                    "(apt-get install -y postgresql; the README's test command does this)")
+    pgbin = bins[-1]
+    root = tempfile.mkdtemp(prefix="annotator-pg.")
+    as_pg: list[str] = []
+    if os.geteuid() == 0:  # postgres refuses to run as root
+        shutil.chown(root, "postgres", "postgres")
+        as_pg = ["runuser", "-u", "postgres", "--"]
+    data, port = os.path.join(root, "data"), _free_port()
+
+    def run(*cmd: str) -> None:
+        subprocess.run([*as_pg, *cmd], check=True, capture_output=True, text=True)
+
+    run(f"{pgbin}/initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
+        "--locale=C.UTF-8", "--no-sync")
+    run(f"{pgbin}/pg_ctl", "-D", data, "-l", os.path.join(root, "server.log"), "-w", "-t", "30",
+        "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
+              "-c synchronous_commit=off -c full_page_writes=off", "start")
+    try:
+        subprocess.run([f"{pgbin}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U",
+                        "postgres", "annotator_test"], check=True, capture_output=True)
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/annotator_test"
+    finally:
+        subprocess.run([*as_pg, f"{pgbin}/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"],
+                       capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if os.environ.get("TEST_DATABASE_URL"):
+        yield os.environ["TEST_DATABASE_URL"]
+    elif TEST_DB == "postgresql":
+        yield from _postgres_server()
+    elif TEST_DB == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    else:
+        pytest.fail(f"ANNOTATOR_TEST_DB must be sqlite or postgresql, not {TEST_DB!r}")
+
+
+@pytest.fixture(scope="session")
+def instance_path(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(tmp_path_factory.mktemp("instance"))
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, instance_path: str) -> Iterator[Flask]:
+    """The app, its schema built by the real Alembic migrations (as `annotator db upgrade`)."""
+    from flask_migrate import upgrade
+
+    previous = os.environ.get("ANNOTATOR_INSTANCE_PATH")
+    os.environ["ANNOTATOR_INSTANCE_PATH"] = instance_path
+    try:
+        application = create_app({"TESTING": True, "DATABASE_URL": database_url})
+    finally:
+        if previous is None:
+            os.environ.pop("ANNOTATOR_INSTANCE_PATH", None)
+        else:
+            os.environ["ANNOTATOR_INSTANCE_PATH"] = previous
+    with application.app_context():
+        upgrade()
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _empty_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test starts from empty tables (the schema stays)."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    application = request.getfixturevalue("app")
+    from flask import has_app_context
+
+    if has_app_context():  # pytest-flask's request context: close the test's own session
+        db.session.remove()
+    with application.app_context():
+        db.session.remove()
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                quoted = ", ".join(f'"{name}"' for name in tables)
+                conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+            else:
+                for name in tables:
+                    conn.execute(text(f'DELETE FROM "{name}"'))
+
+
+# ---------- people and data ----------
+
+
+@pytest.fixture
+def make_user(app: Flask):
+    def make(username: str, *, admin: bool = False) -> User:
+        return users.create_user(username, PASSWORD, is_admin=admin)
+    return make
+
+
+@pytest.fixture
+def project(app: Flask, make_user):
+    """A project on the default scheme: manager 'maria', annotators 'alice' and 'bob'."""
+    manager = make_user("maria")
+    created = projects.create_project("Palmyra reports", manager=manager)
+    for name in ("alice", "bob"):
+        projects.add_member(created, make_user(name), "annotator")
+    projects.add_actor(created, "Russian Defense Ministry")
+    projects.add_actor(created, "Amaq", aliases=["Amaq News Agency"])
+    return created
+
+
+SAMPLE_TEXT = (
+    "Dispatch from Tadmur \U0001F681: the ministry’s spokesman, Игорь Конашенков, said\u00a0"
+    "“no aircraft was lost”. Local sources (مصادر محلية) said a helicopter was shot down "
+    "by a missile.\nAmaq’s video shows machine-gun fire, not a missile."
+)
+
+
+@pytest.fixture
+def document(project):
+    documents.import_file(project, "sample.jsonl", (
+        '{"id": "d1", "title": "Helicopter down", "text": ' + _json(SAMPLE_TEXT) + '}\n'
+        '{"id": "d2", "title": "Second report", "text": "A short second report."}\n'
+    ).encode())
+    return documents.first_document(project)
+
+
+def _json(value: str) -> str:
+    import json
+    return json.dumps(value, ensure_ascii=False)
+
+
+def span(text_: str, needle: str) -> tuple[int, int]:
+    """Code point offsets of `needle` in `text_`."""
+    start = text_.index(needle)
+    return start, start + len(needle)
+
+
+# ---------- the browser-side helpers ----------
+
+
+class AuthActions:
+    """Log in and out through the real login form, as a browser would."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+
+    def login(self, username: str, password: str = PASSWORD):
+        token = self.csrf_token("/login")
+        return self._client.post("/login", data={
+            "username": username, "password": password, "csrf_token": token})
+
+    def csrf_token(self, path: str = "/") -> str:
+        page = self._client.get(path, follow_redirects=True).get_data(as_text=True)
+        match = re.search(r'name="csrf-token" content="([^"]+)"', page)
+        assert match, f"no CSRF token on {path}"
+        return match.group(1)
+
+
+@pytest.fixture
+def auth(client) -> AuthActions:
+    return AuthActions(client)
+
+
+@pytest.fixture
+def token_for(app: Flask):
+    def make(username: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {users.create_token(users.by_username(username))}"}
+    return make
+
+
+# ---------- real browser: Debian's Chromium driven by pytest-playwright ----------
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not os.path.exists(CHROMIUM):
+        # In CI a missing browser is a broken install step, never a reason to skip.
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} missing in CI (apt-get install -y chromium)")
+        pytest.skip(f"{CHROMIUM} missing (apt-get install -y chromium)")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM,
+            "args": CHROMIUM_ARGS, "headless": True}
+
+
+@pytest.fixture(scope="session")
+def server_url(app: Flask) -> Iterator[str]:
+    """The app served by a thread of this process, so tests can read its database directly."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def base_url(server_url: str) -> str:
+    return server_url
