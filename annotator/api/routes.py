@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request, stream_with_context
+from flask import Blueprint, Response, current_app, g, jsonify, request, stream_with_context
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ..security import csrf
 from ..services import access, claims, documents, exporting, projects, users
@@ -60,10 +60,23 @@ def _service_error(exc: ServiceError) -> Response:
     return _error(exc.status, exc.message, exc.fields)
 
 
-@bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException) -> Response:
-    # CSRFError is an HTTPException (400) too; its description says what was missing.
+@bp.app_errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> ResponseReturnValue:
+    # App-wide, because a URL that matches no route never reaches the blueprint's handlers;
+    # only /api/ paths answer in JSON. CSRFError is an HTTPException (400) too.
+    if not request.path.startswith(bp.url_prefix or "/api/"):
+        return exc
     return _error(exc.code or 500, exc.description or exc.name)
+
+
+@bp.app_errorhandler(Exception)
+def _unexpected_error(exc: Exception) -> ResponseReturnValue:
+    if isinstance(exc, HTTPException):
+        return _http_error(exc)
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    if not request.path.startswith(bp.url_prefix or "/api/"):
+        return InternalServerError()
+    return _error(500, "internal error; it has been logged")
 
 
 def _json_body() -> Any:

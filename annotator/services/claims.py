@@ -10,7 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .. import labelscheme
 from ..db import db
-from ..models import AuditEvent, Claim, Document, Evidence, Project, User, utcnow
+from ..models import AuditEvent, Claim, Document, Evidence, Project, User, isoformat, utcnow
 from ..validation import field_errors
 from . import access, projects
 from .errors import Conflict, InvalidInput
@@ -58,8 +58,8 @@ def claim_to_dict(claim: Claim) -> dict[str, Any]:
         "note": claim.note or "",
         "scheme_version": claim.scheme_version,
         "is_gold": claim.is_gold,
-        "created_at": claim.created_at.isoformat(),
-        "updated_at": claim.updated_at.isoformat(),
+        "created_at": isoformat(claim.created_at),
+        "updated_at": isoformat(claim.updated_at),
         "evidence": [evidence_to_dict(e) for e in claim.evidence],
     }
 

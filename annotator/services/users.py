@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -60,6 +61,12 @@ def user_for_token(token: str) -> User | None:
     ).scalar_one_or_none()
     if row is None:
         return None
-    row.last_used_at = utcnow()
-    db.session.commit()
+    now = utcnow()
+    last = row.last_used_at
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=now.tzinfo)
+    # At most one write a minute per token: every API call writing would serialise SQLite.
+    if last is None or now - last > timedelta(minutes=1):
+        row.last_used_at = now
+        db.session.commit()
     return row.user
