@@ -112,7 +112,9 @@ def validate_claim(project: Project, document: Document, data: dict[str, Any]) -
         _scheme_value(scheme, "evidence_types", f"evidence.{i}.type", item["type"], errors)
         _scheme_value(scheme, "evidence_relations", f"evidence.{i}.relation", item["relation"],
                       errors)
-        if item.get("start") is not None:
+        if (item.get("start") is None) != (item.get("end") is None):
+            errors[f"evidence.{i}.end"] = "an evidence span needs both start and end"
+        elif item.get("start") is not None:
             _check_span(document.text, item["start"], item["end"], item.get("text"),
                         f"evidence.{i}.", errors)
     return errors
