@@ -140,11 +140,13 @@ def _schema_checked(payload: Any, *, required: tuple[str, ...]) -> dict[str, Any
 
 def _apply(claim: Claim, project: Project, data: dict[str, Any]) -> None:
     document = claim.document
+    # Looked up before any change: the query autoflushes, and flushing a half-applied edit
+    # would bump the version twice for one save.
+    actor = projects.find_actor(project, data["actor"]) if data.get("actor") else None
     claim.start, claim.end, claim.text = data["start"], data["end"], data["text"]
     claim.stance = data["stance"]
     claim.verdict = data.get("verdict")
     claim.note = data.get("note") or ""
-    actor = projects.find_actor(project, data["actor"]) if data.get("actor") else None
     claim.actor_id = actor.id if actor else None
     mention = data.get("actor_mention")
     claim.actor_start = mention["start"] if mention else None

@@ -291,7 +291,7 @@ function openNew(selection) {
   state.draft = { start: selection.start, end: selection.end, text: selection.text, mention: null };
   fillForm(null);
   render();
-  $("actor").focus();
+  // Focus stays off the actor field, so the scheme's plain stance keys ("1".."5") work at once.
 }
 
 function openClaim(id) {
@@ -516,7 +516,8 @@ const actions = {
 const actionNames = { save: "Save claim", cancel: "Cancel / close", delete: "Delete claim", add_evidence: "Add evidence", mark_done: "Mark done & next", next_document: "Next document", previous_document: "Previous document" };
 
 document.addEventListener("keydown", (event) => {
-  const typing = event.target.closest("input, textarea, select");
+  // A focused radio button (a clicked stance) takes no typed text: the stance keys still apply.
+  const typing = event.target.closest('input:not([type="radio"]), textarea, select');
   const plain = !event.ctrlKey && !event.altKey && !event.metaKey;
   for (const [action, spec] of Object.entries(scheme.shortcuts || {})) {
     if (typing && plain && spec !== "Escape") continue; // plain keys belong to the field being typed in
