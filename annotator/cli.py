@@ -21,6 +21,8 @@ from .services.errors import ServiceError
 
 def _fail(exc: Exception) -> None:
     message = exc.message if isinstance(exc, ServiceError) else str(exc)
+    if isinstance(exc, ServiceError) and exc.fields:
+        message += ": " + "; ".join(f"{field} {problem}" for field, problem in exc.fields.items())
     raise click.ClickException(message)
 
 
@@ -131,7 +133,10 @@ def export_command(project: str, out: str) -> None:
     else:
         # Write beside the target and rename: an interrupted export leaves no half file.
         directory = os.path.dirname(os.path.abspath(out))
-        fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=".jsonl", dir=directory)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=".jsonl", dir=directory)
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {out}: {exc.strerror}") from None
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
                 count = exporting.export_jsonl(target, fh)

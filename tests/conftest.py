@@ -7,6 +7,7 @@ points the suite at an existing empty database instead.
 
 from __future__ import annotations
 
+import contextvars
 import glob
 import os
 import re
@@ -16,13 +17,16 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator
+from functools import partial
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import text
+from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
-from annotator import create_app
+from annotator import create_app, models
 from annotator.db import db
 from annotator.models import User
 from annotator.services import documents, projects, users
@@ -131,6 +135,16 @@ def _empty_database(request: pytest.FixtureRequest) -> Iterator[None]:
                     conn.execute(text(f'DELETE FROM "{name}"'))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing() -> Iterator[None]:
+    """Cheap hashes for the test users (scrypt costs 0.2 s each); checking is unchanged."""
+    patch = pytest.MonkeyPatch()
+    patch.setattr(models, "generate_password_hash",
+                  partial(generate_password_hash, method="pbkdf2:sha256:1000"))
+    yield
+    patch.undo()
+
+
 # ---------- people and data ----------
 
 
@@ -181,6 +195,24 @@ def span(text_: str, needle: str) -> tuple[int, int]:
 
 
 # ---------- the browser-side helpers ----------
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in its own context, as on a real server.
+
+    pytest-flask pushes a request context for the whole test, and Flask then reuses its app
+    context for every request, so `g` (Flask-Login's current user, Flask-WTF's CSRF token)
+    would leak from one request, and one client, to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)  # streamed bodies are read inside that context
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture
+def client(app: Flask) -> IsolatedClient:
+    return IsolatedClient(app, app.response_class, use_cookies=True)
 
 
 class AuthActions:

@@ -99,12 +99,26 @@ def _document() -> dict[str, Any]:
         "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
                        "aliases": {"type": "array", "items": {"type": "string"}}},
     }
+    components["Project"] = {
+        "allOf": [_ref("ProjectSummary")],
+        "type": "object",
+        "required": ["label_scheme", "role"],
+        "properties": {"label_scheme": _ref("LabelScheme"),
+                       "role": {"enum": ["manager", "annotator", "adjudicator", "admin"]}},
+    }
     pid, did, cid = _id_param("pid"), _id_param("did"), _id_param("cid")
     paths = {
+        "/openapi.json": {"get": {
+            "summary": "This description (no authentication needed)", "security": [],
+            "responses": {"200": _json({"type": "object"}, "The OpenAPI document")}}},
         "/projects": {"get": {
             "summary": "Projects you are a member of",
             "responses": {"200": _json({"type": "array", "items": _ref("ProjectSummary")},
                                        "Projects"), **_errors(401)}}},
+        "/projects/{pid}": {"get": {
+            "summary": "A project with its label scheme and your role in it",
+            "parameters": [pid],
+            "responses": {"200": _json(_ref("Project"), "The project"), **_errors(401, 404)}}},
         "/projects/{pid}/documents": {"get": {
             "summary": "The project's documents with your status on each",
             "parameters": [pid],
