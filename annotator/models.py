@@ -58,6 +58,9 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(256))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    # Login throttling: consecutive failures, and the time before which no attempt is checked.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(Timestamp)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
@@ -139,8 +142,10 @@ class Assignment(db.Model):
         ForeignKey("user.id", ondelete="CASCADE"), index=True
     )
     status: Mapped[str] = mapped_column(String(20), default=AssignmentStatus.TODO.value)
+    assigned_at: Mapped[datetime | None] = mapped_column(Timestamp, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(Timestamp)
     done_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    skip_reason: Mapped[str | None] = mapped_column(Text)
 
     document: Mapped[Document] = relationship()
     user: Mapped[User] = relationship()
@@ -187,8 +192,15 @@ class Claim(db.Model):
     document: Mapped[Document] = relationship()
     annotator: Mapped[User] = relationship()
     actor: Mapped[Actor | None] = relationship()
-    evidence: Mapped[list[Evidence]] = relationship(
+    # Every evidence row ever attached (deleted ones too: deletes are soft)...
+    all_evidence: Mapped[list[Evidence]] = relationship(
         back_populates="claim", cascade="all, delete-orphan", order_by="Evidence.position"
+    )
+    # ...and the live ones, which is what everything but the history reads.
+    evidence: Mapped[list[Evidence]] = relationship(
+        primaryjoin="and_(Evidence.claim_id == Claim.id, Evidence.deleted_at.is_(None))",
+        order_by="Evidence.position",
+        viewonly=True,
     )
 
     # Optimistic locking: UPDATE ... WHERE version = :seen, so two racing saves
@@ -215,8 +227,9 @@ class Evidence(db.Model):
     end: Mapped[int | None] = mapped_column(Integer)
     text: Mapped[str | None] = mapped_column(Text)
     source_url: Mapped[str | None] = mapped_column(String(2000))
+    deleted_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
-    claim: Mapped[Claim] = relationship(back_populates="evidence")
+    claim: Mapped[Claim] = relationship(back_populates="all_evidence")
 
 
 class AuditEvent(db.Model):
@@ -231,6 +244,8 @@ class AuditEvent(db.Model):
     action: Mapped[str] = mapped_column(String(40))
     entity: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[int] = mapped_column(Integer)
+    # The claim an event belongs to (the claim itself, or one of its evidence items).
+    claim_id: Mapped[int | None] = mapped_column(Integer, index=True)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 

@@ -29,7 +29,7 @@ from werkzeug.serving import make_server
 from annotator import create_app, models
 from annotator.db import db
 from annotator.models import User
-from annotator.services import documents, projects, users
+from annotator.services import assignments, documents, projects, users
 
 TEST_DB = os.environ.get("ANNOTATOR_TEST_DB", "sqlite")
 PASSWORD = "correct-horse-battery"  # noqa: S105
@@ -180,6 +180,7 @@ def document(project):
         '{"id": "d1", "title": "Helicopter down", "text": ' + _json(SAMPLE_TEXT) + '}\n'
         '{"id": "d2", "title": "Second report", "text": "A short second report."}\n'
     ).encode())
+    assignments.assign(project, 2)  # both documents to both annotators, alice and bob
     return documents.first_document(project)
 
 

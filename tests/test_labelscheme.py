@@ -126,13 +126,14 @@ def test_project_name_must_be_unique(app):
 
 
 def test_claims_follow_the_projects_own_scheme(client, make_user, token_for):
-    from annotator.services import documents
+    from annotator.services import assignments, documents
 
     project = projects.create_project("Custom", scheme=_custom_scheme(),
                                       manager=make_user("maria"))
     projects.add_member(project, make_user("alice"), "annotator")
     documents.import_file(project, "a.jsonl",
                           (json.dumps({"id": "d", "text": SAMPLE_TEXT}) + "\n").encode())
+    assignments.assign(project, 1)
     doc = documents.first_document(project)
     start, end = span(SAMPLE_TEXT, "machine-gun fire")
     url = f"/api/v1/documents/{doc.id}/claims"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ..db import db
-from ..models import Claim, Document, Membership, Project, Role, User
+from ..models import Assignment, Claim, Document, Membership, Project, Role, User
 from .errors import Forbidden, NotFound
 
 
@@ -32,6 +32,19 @@ def sees_all_claims(user: User, project: Project) -> bool:
     return role == Role.ANNOTATOR and not project.blind
 
 
+def sees_all_documents(user: User, project: Project) -> bool:
+    """Managers, adjudicators and admins see every document; annotators their assigned ones."""
+    return user.is_admin or role_in(user, project) in (Role.MANAGER, Role.ADJUDICATOR)
+
+
+def is_assigned(user: User, document: Document) -> bool:
+    return db.session.execute(
+        select(Assignment.id).where(
+            Assignment.document_id == document.id, Assignment.user_id == user.id
+        )
+    ).first() is not None
+
+
 def project_for(user: User, project_id: int) -> Project:
     """The project if the user may see it; NotFound otherwise (existence is not revealed)."""
     project = db.session.get(Project, project_id)
@@ -52,9 +65,11 @@ def document_for(user: User, document_id: int) -> Document:
     if document is None:
         raise NotFound("document not found")
     try:
-        project_for(user, document.project_id)
+        project = project_for(user, document.project_id)
     except NotFound:
         raise NotFound("document not found") from None
+    if not sees_all_documents(user, project) and not is_assigned(user, document):
+        raise NotFound("document not found")
     return document
 
 

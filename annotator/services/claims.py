@@ -139,7 +139,6 @@ def _schema_checked(payload: Any, *, required: tuple[str, ...]) -> dict[str, Any
 
 
 def _apply(claim: Claim, project: Project, data: dict[str, Any]) -> None:
-    document = claim.document
     # Looked up before any change: the query autoflushes, and flushing a half-applied edit
     # would bump the version twice for one save.
     actor = projects.find_actor(project, data["actor"]) if data.get("actor") else None
@@ -152,27 +151,77 @@ def _apply(claim: Claim, project: Project, data: dict[str, Any]) -> None:
     claim.actor_start = mention["start"] if mention else None
     claim.actor_end = mention["end"] if mention else None
     claim.scheme_version = project.scheme_version
-    claim.evidence = [
-        Evidence(
-            position=i,
-            type=item["type"],
-            relation=item["relation"],
-            description=item.get("description") or "",
-            document_id=document.id if item.get("start") is not None else None,
-            start=item.get("start"),
-            end=item.get("end"),
-            text=(document.text[item["start"] : item["end"]]
-                  if item.get("start") is not None else None),
-            source_url=item.get("source_url"),
-        )
-        for i, item in enumerate(data.get("evidence") or [])
-    ]
+
+
+EvidenceChange = tuple[str, Evidence, dict[str, Any] | None]
+
+
+def _apply_evidence(claim: Claim, items: list[dict[str, Any]]) -> list[EvidenceChange]:
+    """Bring the claim's live evidence in line with `items`, matching items by id.
+
+    Items without an id are new; live evidence whose id is not sent is soft-deleted.
+    Returns (action, evidence, before) for each change, for the audit trail.
+    """
+    document = claim.document
+    live = {e.id: e for e in claim.all_evidence if e.deleted_at is None}
+    changes: list[EvidenceChange] = []
+    kept: set[int] = set()
+    for position, item in enumerate(items):
+        has_span = item.get("start") is not None
+        fields = {
+            "position": position,
+            "type": item["type"],
+            "relation": item["relation"],
+            "description": item.get("description") or "",
+            "document_id": document.id if has_span else None,
+            "start": item.get("start"),
+            "end": item.get("end"),
+            "text": document.text[item["start"] : item["end"]] if has_span else None,
+            "source_url": item.get("source_url"),
+        }
+        evidence = live.get(item["id"]) if item.get("id") is not None else None
+        if evidence is None:
+            evidence = Evidence(**fields)
+            claim.all_evidence.append(evidence)
+            changes.append(("create", evidence, None))
+            continue
+        kept.add(evidence.id)
+        before = evidence_to_dict(evidence)
+        for name, value in fields.items():
+            setattr(evidence, name, value)
+        if evidence_to_dict(evidence) != before:
+            changes.append(("update", evidence, before))
+    now = utcnow()
+    for evidence_id, evidence in live.items():
+        if evidence_id not in kept:
+            changes.append(("delete", evidence, evidence_to_dict(evidence)))
+            evidence.deleted_at = now
+    return changes
+
+
+def _unknown_evidence_ids(claim: Claim | None, items: list[dict[str, Any]]) -> dict[str, str]:
+    live = {e.id for e in claim.all_evidence if e.deleted_at is None} if claim else set()
+    return {
+        f"evidence.{i}.id": f"{item['id']} is not an evidence item of this claim"
+        for i, item in enumerate(items)
+        if item.get("id") is not None and item["id"] not in live
+    }
 
 
 def _audit(user: User, project: Project, action: str, claim: Claim,
            before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
     db.session.add(AuditEvent(user_id=user.id, project_id=project.id, action=action,
-                              entity="claim", entity_id=claim.id, before=before, after=after))
+                              entity="claim", entity_id=claim.id, claim_id=claim.id,
+                              before=before, after=after))
+
+
+def _audit_evidence(user: User, project: Project, claim: Claim,
+                    changes: list[EvidenceChange]) -> None:
+    for action, evidence, before in changes:
+        after = None if action == "delete" else evidence_to_dict(evidence)
+        db.session.add(AuditEvent(user_id=user.id, project_id=project.id, action=action,
+                                  entity="evidence", entity_id=evidence.id, claim_id=claim.id,
+                                  before=before, after=after))
 
 
 def list_claims(user: User, document: Document) -> list[Claim]:
@@ -195,11 +244,17 @@ def create_claim(user: User, document: Document, payload: Any) -> Claim:
     data = _schema_checked(payload, required=("start", "end", "text", "stance"))
     project = db.session.get(Project, document.project_id)
     _checked(project, document, data)
+    unknown = _unknown_evidence_ids(None, data.get("evidence") or [])
+    if unknown:
+        raise InvalidInput("a new claim has no evidence items yet", unknown)
     claim = Claim(document=document, annotator_id=user.id, start=0, end=1, text="", stance="")
     _apply(claim, project, data)
     db.session.add(claim)
+    changes = _apply_evidence(claim, data.get("evidence") or [])
     db.session.flush()
+    db.session.expire(claim, ["evidence"])
     _audit(user, project, "create", claim, None, claim_to_dict(claim))
+    _audit_evidence(user, project, claim, changes)
     db.session.commit()
     return claim
 
@@ -217,7 +272,11 @@ def update_claim(user: User, claim: Claim, payload: Any) -> Claim:
         raise InvalidInput("moving a claim needs its new text",
                            {"text": "is required when start or end change"})
     _checked(project, claim.document, merged)
+    unknown = _unknown_evidence_ids(claim, merged["evidence"] or [])
+    if unknown:
+        raise InvalidInput("unknown evidence id", unknown)
     _apply(claim, project, merged)
+    changes = _apply_evidence(claim, merged["evidence"] or [])
     claim.updated_at = utcnow()  # also forces the version bump when only evidence changed
     try:
         db.session.flush()
@@ -226,7 +285,9 @@ def update_claim(user: User, claim: Claim, payload: Any) -> Claim:
         current = db.session.get(Claim, claim.id)
         raise Conflict("the claim was changed since you loaded it",
                        claim_to_dict(current)) from None
+    db.session.expire(claim, ["evidence"])
     _audit(user, project, "update", claim, before, claim_to_dict(claim))
+    _audit_evidence(user, project, claim, changes)
     db.session.commit()
     return claim
 
@@ -246,3 +307,50 @@ def delete_claim(user: User, claim: Claim, version: int | None = None) -> None:
                        claim_to_dict(db.session.get(Claim, claim.id))) from None
     _audit(user, project, "delete", claim, before, None)
     db.session.commit()
+
+
+def restore_claim(user: User, claim: Claim) -> Claim:
+    """Bring a soft-deleted claim back (managers); a live claim is returned unchanged."""
+    if claim.deleted_at is None:
+        return claim
+    project = db.session.get(Project, claim.document.project_id)
+    before = {"deleted_at": isoformat(claim.deleted_at)}
+    claim.deleted_at = None
+    db.session.flush()
+    _audit(user, project, "restore", claim, before, claim_to_dict(claim))
+    db.session.commit()
+    return claim
+
+
+def deleted_claims(document: Document) -> list[Claim]:
+    """Every annotator's deleted claims on the document, newest deletion first."""
+    return list(db.session.execute(
+        select(Claim)
+        .where(Claim.document_id == document.id, Claim.deleted_at.is_not(None))
+        .options(selectinload(Claim.evidence), selectinload(Claim.actor),
+                 selectinload(Claim.annotator))
+        .order_by(Claim.deleted_at.desc(), Claim.id)
+    ).scalars())
+
+
+def history(claim: Claim) -> list[dict[str, Any]]:
+    """The claim's audit trail, oldest first: the claim's own events and its evidence's."""
+    events = db.session.execute(
+        select(AuditEvent, User.username)
+        .outerjoin(User, User.id == AuditEvent.user_id)
+        .where(AuditEvent.claim_id == claim.id)
+        .order_by(AuditEvent.at, AuditEvent.id)
+    ).all()
+    return [
+        {
+            "id": event.id,
+            "at": isoformat(event.at),
+            "user": username,
+            "action": event.action,
+            "entity": event.entity,
+            "entity_id": event.entity_id,
+            "before": event.before,
+            "after": event.after,
+        }
+        for event, username in events
+    ]

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from ..db import db
 from ..models import Project, Role, User
-from . import claims, documents, projects, users
+from . import assignments, claims, documents, projects, users
 
 DEMO_PROJECT = "Demo: conflicting claims"
 DEMO_FILE = Path(__file__).parent.parent / "demo" / "articles.jsonl"
@@ -53,6 +53,8 @@ def load_demo() -> dict[str, str]:
         _example_claims(project, members[0][0])
     for user, role in members:
         projects.add_member(project, user, role)
+    # Every demo article to both annotators, so agreement has something to compare.
+    assignments.assign(project, 2)
     return credentials
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, insert, select
 from ..db import db
 from ..models import Assignment, AssignmentStatus, Claim, Document, Project, User, utcnow
 from ..validation import field_errors
+from . import access
 from .errors import InvalidInput
 
 TITLE_LENGTH = 500
@@ -207,7 +208,11 @@ def document_to_dict(document: Document, *, with_text: bool = True) -> dict[str,
 
 
 def documents_with_progress(project: Project, user: User) -> list[dict[str, Any]]:
-    """The project's documents in order, each with this user's status and claim count."""
+    """The documents this user may open, in order, with their status and own claim count.
+
+    Annotators get the documents assigned to them; managers, adjudicators and admins get
+    every document (status None where they have no assignment).
+    """
     status = dict(
         db.session.execute(
             select(Assignment.document_id, Assignment.status)
@@ -227,71 +232,75 @@ def documents_with_progress(project: Project, user: User) -> list[dict[str, Any]
             .group_by(Claim.document_id)
         ).all()
     )
-    rows = db.session.execute(
+    query = (
         select(Document.id, Document.external_id, Document.title, Document.text_sha256)
         .where(Document.project_id == project.id)
         .order_by(Document.position, Document.id)
-    ).all()
+    )
+    if not access.sees_all_documents(user, project):
+        query = query.join(Assignment, Assignment.document_id == Document.id).where(
+            Assignment.user_id == user.id
+        )
     return [
         {
             "id": row.id,
             "external_id": row.external_id,
             "title": row.title,
             "text_sha256": row.text_sha256,
-            "status": status.get(row.id, AssignmentStatus.TODO.value),
+            "status": status.get(row.id),
             "claims": claims.get(row.id, 0),
         }
-        for row in rows
+        for row in db.session.execute(query).all()
     ]
 
 
-def _assignment(document: Document, user: User) -> Assignment:
-    assignment = db.session.execute(
+def _assignment(document: Document, user: User) -> Assignment | None:
+    return db.session.execute(
         select(Assignment).where(
             Assignment.document_id == document.id, Assignment.user_id == user.id
         )
     ).scalar_one_or_none()
-    if assignment is None:
-        assignment = Assignment(
-            document_id=document.id, user_id=user.id, status=AssignmentStatus.TODO.value
-        )
-        db.session.add(assignment)
-    return assignment
 
 
-def status_of(document: Document, user: User) -> str:
-    return db.session.execute(
-        select(Assignment.status).where(
-            Assignment.document_id == document.id, Assignment.user_id == user.id
-        )
-    ).scalar_one_or_none() or AssignmentStatus.TODO.value
-
-
-def start(document: Document, user: User) -> str:
-    """Note that the user opened the document; returns their status on it."""
+def status_of(document: Document, user: User) -> str | None:
+    """The user's status on the document, or None when it is not assigned to them."""
     assignment = _assignment(document, user)
+    return assignment.status if assignment else None
+
+
+def start(document: Document, user: User) -> str | None:
+    """Note that the user opened the document; returns their status (None: not assigned)."""
+    assignment = _assignment(document, user)
+    if assignment is None:
+        return None
     if assignment.status == AssignmentStatus.TODO.value:
         assignment.status = AssignmentStatus.IN_PROGRESS.value
         assignment.started_at = utcnow()
-    db.session.commit()
+        db.session.commit()
     return assignment.status
 
 
 def set_status(document: Document, user: User, status: str) -> str:
-    """Mark the document done (or reopen it) for this user."""
+    """Mark the user's assignment done (or reopen it)."""
     if status not in (AssignmentStatus.DONE.value, AssignmentStatus.IN_PROGRESS.value):
         raise InvalidInput("unknown status", {"status": "must be 'done' or 'in_progress'"})
     assignment = _assignment(document, user)
+    if assignment is None:
+        raise InvalidInput("not assigned", {"status": "this document is not assigned to you"})
     assignment.status = status
     assignment.started_at = assignment.started_at or utcnow()
     assignment.done_at = utcnow() if status == AssignmentStatus.DONE.value else None
+    assignment.skip_reason = None
     db.session.commit()
     return status
 
 
 def neighbour(document: Document, user: User, *, forward: bool = True,
               unfinished_only: bool = True) -> Document | None:
-    """The next (or previous) document in project order, skipping the user's finished ones."""
+    """The next (or previous) document the user may open, in project order.
+
+    With `unfinished_only`, only documents assigned to the user and still open for them.
+    """
     order = (Document.position, Document.id)
     query = select(Document).where(Document.project_id == document.project_id)
     if forward:
@@ -304,12 +313,13 @@ def neighbour(document: Document, user: User, *, forward: bool = True,
             (Document.position < document.position)
             | ((Document.position == document.position) & (Document.id < document.id))
         ).order_by(*(c.desc() for c in order))
+    mine = select(Assignment.document_id).where(Assignment.user_id == user.id)
     if unfinished_only:
-        finished = select(Assignment.document_id).where(
-            Assignment.user_id == user.id,
-            Assignment.status.in_([AssignmentStatus.DONE.value, AssignmentStatus.SKIPPED.value]),
-        )
-        query = query.where(Document.id.not_in(finished))
+        mine = mine.where(Assignment.status.in_(
+            [AssignmentStatus.TODO.value, AssignmentStatus.IN_PROGRESS.value]))
+        query = query.where(Document.id.in_(mine))
+    elif not access.sees_all_documents(user, document.project):
+        query = query.where(Document.id.in_(mine))
     return db.session.execute(query.limit(1)).scalar_one_or_none()
 
 

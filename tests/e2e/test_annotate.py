@@ -320,7 +320,7 @@ def test_mark_done_and_next(page: Page, app: Flask, doc_ids):
     page.wait_for_selector("#annotate[data-ready=true]", state="attached")
     expect(page.locator("#doc-title")).to_have_text("Second report")
     assert _status(app, "alice", doc_ids["d1"]) == "done"
-    assert _status(app, "bob", doc_ids["d1"]) is None
+    assert _status(app, "bob", doc_ids["d1"]) == "todo"  # bob's own assignment is untouched
     assert _status(app, "alice", doc_ids["d2"]) == "in_progress"
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from annotator.db import db
 from annotator.models import Document
-from annotator.services import claims, documents, projects, users
+from annotator.services import assignments, claims, documents, projects, users
 from annotator.validation import validator
 from tests.conftest import SAMPLE_TEXT, span
 
@@ -111,6 +111,7 @@ def test_untrusted_text_renders_inert(page: Page, app: Flask, document, dialogs:
     project = document.project
     documents.import_file(project, "xss.jsonl", (json.dumps(
         {"id": "x1", "title": XSS_TITLE, "text": XSS_TEXT}) + "\n").encode())
+    assignments.assign(project, 2)
     doc = db.session.execute(select(Document).where(
         Document.project_id == project.id, Document.external_id == "x1")).scalar_one()
     projects.add_actor(project, IMG)
