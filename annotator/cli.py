@@ -14,7 +14,7 @@ from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
 from . import labelscheme
-from .services import documents, exporting, projects, users
+from .services import assignments, documents, exporting, projects, users
 from .services.demo import load_demo
 from .services.errors import ServiceError
 
@@ -102,6 +102,21 @@ def members_add(project: str, username: str, role: str) -> None:
     click.echo(f"{username} is now {role} in {project}")
 
 
+@click.command("assign")
+@click.argument("project")
+@click.option("--per-document", "per_document", type=int, required=True,
+              help="How many distinct annotators each document gets (k).")
+def assign_command(project: str, per_document: int) -> None:
+    """Give every document of PROJECT k distinct annotators, balanced across the team."""
+    target = _project(project)
+    try:
+        added = assignments.assign(target, per_document)
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"Added {added} assignment(s); every document of {project} now has "
+               f"{per_document} annotator(s)")
+
+
 @click.command("import")
 @click.argument("project")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
@@ -168,8 +183,8 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (users_cli, projects_cli, members_cli, import_command, export_command,
-                    demo_command):
+    for command in (users_cli, projects_cli, members_cli, assign_command, import_command,
+                    export_command, demo_command):
         app.cli.add_command(command)
 
 

@@ -56,6 +56,9 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     )
     if os.environ.get("DATABASE_URL"):
         app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    if os.environ.get("ANNOTATOR_SECURE_COOKIES", "").lower() in ("1", "true", "yes"):
+        # Production behind HTTPS: cookies never travel over plain HTTP.
+        app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
     if os.environ.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
     if test_config:

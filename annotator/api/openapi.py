@@ -80,7 +80,7 @@ def _document() -> dict[str, Any]:
         "required": ["id", "external_id", "title", "status", "claims"],
         "properties": {"id": {"type": "integer"}, "external_id": {"type": "string"},
                        "title": {"type": "string"}, "text_sha256": {"type": "string"},
-                       "status": {"enum": ["todo", "in_progress", "done", "skipped"]},
+                       "status": {"enum": ["todo", "in_progress", "done", "skipped", None]},
                        "claims": {"type": "integer"}},
     }
     components["Document"] = {
@@ -92,7 +92,18 @@ def _document() -> dict[str, Any]:
                                 "points into it"},
                        "text_sha256": {"type": "string"}, "length": {"type": "integer"},
                        "meta": {"type": "object"},
-                       "status": {"enum": ["todo", "in_progress", "done", "skipped"]}},
+                       "status": {"enum": ["todo", "in_progress", "done", "skipped", None]}},
+    }
+    components["AuditEvent"] = {
+        "type": "object",
+        "required": ["id", "at", "user", "action", "entity", "entity_id", "before", "after"],
+        "properties": {"id": {"type": "integer"}, "at": {"type": "string"},
+                       "user": {"type": ["string", "null"]},
+                       "action": {"enum": ["create", "update", "delete", "restore"]},
+                       "entity": {"enum": ["claim", "evidence"]},
+                       "entity_id": {"type": "integer"},
+                       "before": {"type": ["object", "null"]},
+                       "after": {"type": ["object", "null"]}},
     }
     components["Actor"] = {
         "type": "object", "required": ["id", "name", "aliases"],
@@ -156,9 +167,20 @@ def _document() -> dict[str, Any]:
                 "status": {"type": "string"},
                 "next_document_id": {"type": ["integer", "null"]}}}, "Stored"),
                 **_errors(400, 401, 404, 422)}}},
+        "/documents/{did}/skip": {"post": {
+            "summary": "Set an assigned document aside, saying why", "parameters": [did],
+            "requestBody": {"required": True, "content": {JSON: {"schema": {
+                "type": "object", "required": ["reason"],
+                "properties": {"reason": {"type": "string", "minLength": 1}}}}}},
+            "responses": {"200": _json({"type": "object", "properties": {
+                "status": {"const": "skipped"},
+                "next_document_id": {"type": ["integer", "null"]}}}, "Skipped"),
+                **_errors(400, 401, 404, 422)}}},
         "/documents/{did}/claims": {
-            "get": {"summary": "Claims on the document you may see (your own in blind mode)",
-                    "parameters": [did],
+            "get": {"summary": "Claims on the document you may see (your own in blind mode); "
+                               "with deleted=true, every deleted claim (managers)",
+                    "parameters": [did, {"name": "deleted", "in": "query",
+                                         "schema": {"enum": ["true", "false", "1", "0"]}}],
                     "responses": {"200": _json({"type": "array", "items": _ref("Claim")},
                                                "Claims"), **_errors(401, 404)}},
             "post": {"summary": "Create a claim", "parameters": [did],
@@ -166,6 +188,15 @@ def _document() -> dict[str, Any]:
                          "schema": _ref("ClaimWrite")}}},
                      "responses": {"201": _json(_ref("Claim"), "Created"),
                                    **_errors(400, 401, 404, 422)}}},
+        "/claims/{cid}/history": {"get": {
+            "summary": "The claim's audit trail: who changed what, when, before and after",
+            "parameters": [cid],
+            "responses": {"200": _json({"type": "array", "items": _ref("AuditEvent")},
+                                       "Events, oldest first"), **_errors(401, 404)}}},
+        "/claims/{cid}/restore": {"post": {
+            "summary": "Restore a deleted claim (managers)", "parameters": [cid],
+            "responses": {"200": _json(_ref("Claim"), "The restored claim"),
+                          **_errors(400, 401, 403, 404)}}},
         "/claims/{cid}": {
             "get": {"summary": "One claim", "parameters": [cid],
                     "responses": {"200": _json(_ref("Claim"), "The claim"),

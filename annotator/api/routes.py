@@ -10,8 +10,8 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ..security import csrf
-from ..services import access, claims, documents, exporting, projects, users
-from ..services.errors import Conflict, InvalidInput, ServiceError
+from ..services import access, assignments, claims, documents, exporting, projects, users
+from ..services.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from .openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -161,9 +161,27 @@ def set_document_status(did: int) -> ResponseReturnValue:
     return jsonify({"status": status, "next_document_id": following.id if following else None})
 
 
+@bp.post("/documents/<int:did>/skip")
+def skip_document(did: int) -> ResponseReturnValue:
+    document = access.document_for(g.user, did)
+    body = _json_body()
+    reason = body.get("reason") if isinstance(body, dict) else None
+    assignments.skip(document, g.user, reason if isinstance(reason, str) else "")
+    following = documents.neighbour(document, g.user)
+    return jsonify({"status": "skipped",
+                    "next_document_id": following.id if following else None})
+
+
 @bp.get("/documents/<int:did>/claims")
 def list_claims(did: int) -> ResponseReturnValue:
     document = access.document_for(g.user, did)
+    if request.args.get("deleted") in ("1", "true"):
+        # Deleted claims of every annotator: managers only (they can restore them).
+        project = document.project
+        if not access.can_manage(g.user, project):
+            raise Forbidden("only the project's managers can list deleted claims")
+        found = claims.deleted_claims(document)
+        return jsonify([claims.claim_to_dict(c, with_deleted_at=True) for c in found])
     return jsonify([claims.claim_to_dict(c) for c in claims.list_claims(g.user, document)])
 
 
@@ -186,6 +204,24 @@ def get_claim(cid: int) -> ResponseReturnValue:
 def update_claim(cid: int) -> ResponseReturnValue:
     claim = access.editable_claim_for(g.user, cid)
     return jsonify(claims.claim_to_dict(claims.update_claim(g.user, claim, _json_body())))
+
+
+@bp.get("/claims/<int:cid>/history")
+def claim_history(cid: int) -> ResponseReturnValue:
+    claim = access.claim_for(g.user, cid, include_deleted=True)
+    if claim.deleted_at is not None and not access.can_manage(g.user, claim.document.project):
+        raise NotFound("claim not found")
+    return jsonify(claims.history(claim))
+
+
+@bp.post("/claims/<int:cid>/restore")
+def restore_claim(cid: int) -> ResponseReturnValue:
+    claim = access.claim_for(g.user, cid, include_deleted=True)
+    if not access.can_manage(g.user, claim.document.project):
+        if claim.deleted_at is not None:
+            raise NotFound("claim not found")
+        raise Forbidden("only the project's managers can restore claims")
+    return jsonify(claims.claim_to_dict(claims.restore_claim(g.user, claim)))
 
 
 @bp.delete("/claims/<int:cid>")

@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..services import users
+from ..services.errors import InvalidInput
 from .forms import LoginForm, LogoutForm
 
 bp = Blueprint("auth", __name__)
@@ -25,13 +26,21 @@ def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("projects.index"))
     form = LoginForm()
+    status = 200
     if form.validate_on_submit():
-        user = users.by_username(form.username.data.strip())
-        if user is not None and user.check_password(form.password.data):
+        try:
+            user = users.authenticate(form.username.data.strip(), form.password.data)
+        except users.LoginThrottled as exc:
+            form.password.errors.append(exc.fields["password"])
+            status = 429
+        except InvalidInput as exc:
+            form.password.errors.append(exc.fields["password"])
+            status = 400
+        else:
             login_user(user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")))
-        form.password.errors.append("Unknown username or wrong password.")
-    status = 400 if request.method == "POST" else 200
+    elif request.method == "POST":
+        status = 400
     return render_template("auth/login.html", form=form), status
 
 

@@ -33,9 +33,9 @@ def evidence_to_dict(evidence: Evidence) -> dict[str, Any]:
     return data
 
 
-def claim_to_dict(claim: Claim) -> dict[str, Any]:
+def claim_to_dict(claim: Claim, *, with_deleted_at: bool = False) -> dict[str, Any]:
     """The claim as the API and the exports show it (claim.schema.json)."""
-    return {
+    data = {
         "id": claim.id,
         "version": claim.version,
         "document_id": claim.document_id,
@@ -62,6 +62,9 @@ def claim_to_dict(claim: Claim) -> dict[str, Any]:
         "updated_at": isoformat(claim.updated_at),
         "evidence": [evidence_to_dict(e) for e in claim.evidence],
     }
+    if with_deleted_at and claim.deleted_at is not None:
+        data["deleted_at"] = isoformat(claim.deleted_at)
+    return data
 
 
 def _check_span(

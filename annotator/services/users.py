@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from ..db import db
 from ..models import ApiToken, User, utcnow
-from .errors import InvalidInput
+from .errors import InvalidInput, NotFound
 
 TOKEN_PREFIX = "ann_"  # noqa: S105  (a marker that makes leaked tokens greppable)
 
@@ -70,3 +70,84 @@ def user_for_token(token: str) -> User | None:
         row.last_used_at = now
         db.session.commit()
     return row.user
+
+
+def tokens(user: User) -> list[ApiToken]:
+    """The user's tokens, live first, newest first."""
+    return list(db.session.execute(
+        select(ApiToken).where(ApiToken.user_id == user.id)
+        .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc(), ApiToken.id.desc())
+    ).scalars())
+
+
+def revoke_token(user: User, token_id: int) -> ApiToken:
+    """Revoke one of the user's own tokens; NotFound for anyone else's."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound("token not found")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.session.commit()
+    return token
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Change the user's password after checking the current one."""
+    if not user.check_password(current):
+        raise InvalidInput("cannot change password", {"current_password": "is not correct"})
+    if len(new) < 8:
+        raise InvalidInput("cannot change password",
+                           {"new_password": "must be at least 8 characters"})
+    user.set_password(new)
+    db.session.commit()
+
+
+def list_users() -> list[User]:
+    return list(db.session.execute(select(User).order_by(User.username)).scalars())
+
+
+FREE_ATTEMPTS = 5
+MAX_LOCK = timedelta(minutes=15)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+def authenticate(username: str, password: str) -> User:
+    """The user with this name and password.
+
+    Raises InvalidInput with the same message for an unknown name or a wrong password, and
+    LoginThrottled while the account is locked after repeated failures (5 free attempts,
+    then a lock that doubles from 30 s up to 15 minutes); a lock does not check the password.
+    """
+    user = by_username(username)
+    now = utcnow()
+    if user is not None and user.locked_until is not None and _aware(user.locked_until) > now:
+        wait = int((_aware(user.locked_until) - now).total_seconds()) + 1
+        raise LoginThrottled(wait)
+    if user is None or not user.check_password(password):
+        if user is not None:
+            user.failed_logins += 1
+            extra = user.failed_logins - FREE_ATTEMPTS
+            if extra >= 0:
+                user.locked_until = now + min(timedelta(seconds=30 * 2**extra), MAX_LOCK)
+            db.session.commit()
+        raise InvalidInput("unknown username or wrong password",
+                           {"password": "Unknown username or wrong password."})
+    if user.failed_logins or user.locked_until:
+        user.failed_logins = 0
+        user.locked_until = None
+        db.session.commit()
+    return user
+
+
+class LoginThrottled(InvalidInput):
+    """Too many failed logins for this account: try again after `wait_seconds`."""
+
+    status = 429
+
+    def __init__(self, wait_seconds: int) -> None:
+        super().__init__(f"too many failed logins; try again in {wait_seconds} s",
+                         {"password": f"Too many failed attempts. Try again in {wait_seconds} s."})
+        self.wait_seconds = wait_seconds

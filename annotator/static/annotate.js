@@ -245,6 +245,7 @@ function addEvidence(item = {}) {
   node.querySelector(".ev-type").value = item.type || scheme.evidence_types[0].value;
   node.querySelector(".ev-relation").value = item.relation || scheme.evidence_relations[0].value;
   node.querySelector(".ev-description").value = item.description || "";
+  if (item.id != null) node.dataset.evidenceId = item.id; // edits keep the item's identity
   const setSpan = (span) => {
     if (span) {
       Object.assign(node.dataset, { start: span.start, end: span.end, text: span.text });
@@ -330,6 +331,7 @@ function collectPayload() {
     note: $("note").value,
     evidence: [...evidenceList.children].map((node) => {
       const item = {
+        ...(node.dataset.evidenceId ? { id: Number(node.dataset.evidenceId) } : {}),
         type: node.querySelector(".ev-type").value,
         relation: node.querySelector(".ev-relation").value,
         description: node.querySelector(".ev-description").value,
