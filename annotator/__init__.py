@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:
+    from flask import Flask
 
 __version__ = "0.1.0"
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the Flask application: settings, extensions, blueprints, CLI."""
+    # Imported here, not at the top: `annotator.agreement` must import without Flask.
+    from flask import Flask
+
     from . import config
 
     app = Flask(__name__, instance_path=config.instance_path(), instance_relative_config=True)
