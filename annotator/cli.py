@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -14,7 +16,9 @@ from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
 from . import labelscheme
-from .services import assignments, documents, exporting, projects, users
+from .agreement.report import agreement_report
+from .agreement.text import format_report
+from .services import agreement, assignments, documents, exporting, projects, users
 from .services.demo import load_demo
 from .services.errors import ServiceError
 
@@ -117,6 +121,42 @@ def assign_command(project: str, per_document: int) -> None:
                f"{per_document} annotator(s)")
 
 
+@click.command("agreement")
+@click.argument("project", required=False)
+@click.option("--from-jsonl", "from_jsonl", type=click.Path(exists=True, dir_okay=False),
+              help="Compute from an export file instead of a project.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
+@click.option("--include-unfinished", is_flag=True,
+              help="Compare every annotator with claims, not only those who marked done.")
+def agreement_command(project: str | None, from_jsonl: str | None, as_json: bool,
+                      include_unfinished: bool) -> None:
+    """Inter-annotator agreement of PROJECT, or of an exported JSONL file."""
+    if (project is None) == (from_jsonl is None):
+        raise click.UsageError("give either PROJECT or --from-jsonl FILE")
+    if from_jsonl:
+        report = agreement_report(_jsonl_records(from_jsonl),
+                                  include_unfinished=include_unfinished)
+    else:
+        report = agreement.project_report(_project(project),
+                                          include_unfinished=include_unfinished)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_report(report))
+
+
+def _jsonl_records(path: str) -> Iterator[dict]:
+    with open(path, encoding="utf-8-sig") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise click.ClickException(f"{path}: line {number}: invalid JSON: {exc.msg}") \
+                    from None
+
+
 @click.command("import")
 @click.argument("project")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
@@ -184,7 +224,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
 
 def init_app(app: Flask) -> None:
     for command in (users_cli, projects_cli, members_cli, assign_command, import_command,
-                    export_command, demo_command):
+                    export_command, agreement_command, demo_command):
         app.cli.add_command(command)
 
 

@@ -1,4 +1,4 @@
-"""The demo project: a few short articles about conflicting claims, three users, two claims."""
+"""The demo project: short articles about conflicting claims, three users, a few claims."""
 
 from __future__ import annotations
 
@@ -50,33 +50,50 @@ def load_demo() -> dict[str, str]:
         for name in DEMO_ACTORS:
             projects.add_actor(project, name)
         documents.import_file(project, DEMO_FILE.name, DEMO_FILE.read_bytes())
-        _example_claims(project, members[0][0])
+        for user, role in members:
+            projects.add_member(project, user, role)
+        # Every demo article to both annotators, so agreement has something to compare.
+        assignments.assign(project, 2)
+        _example_claims(project, members[1][0], members[2][0])
     for user, role in members:
         projects.add_member(project, user, role)
-    # Every demo article to both annotators, so agreement has something to compare.
-    assignments.assign(project, 2)
     return credentials
 
 
-def _example_claims(project: Project, manager: User) -> None:
+def _example_claims(project: Project, alice: User, bob: User) -> None:
+    """Alice and Bob have annotated the first article, not quite alike: agreement has data."""
     first = documents.first_document(project)
     if first is None:
         return
     text = first.text
-    span = "shot down an enemy helicopter with a guided missile"
-    evidence = "does not appear to show a missile strike"
-    start, ev_start = text.index(span), text.index(evidence)
-    claims.create_claim(manager, first, {
-        "start": start, "end": start + len(span), "text": span,
+
+    def at(phrase: str) -> dict[str, object]:
+        start = text.index(phrase)
+        return {"start": start, "end": start + len(phrase), "text": phrase}
+
+    video = {"type": "video", "relation": "contradicts",
+             "description": "The group's own footage shows machine-gun fire, not a missile.",
+             **at("does not appear to show a missile strike")}
+    claims.create_claim(alice, first, {
+        **at("shot down an enemy helicopter with a guided missile"),
         "actor": "Northern Front media office", "stance": "asserts", "verdict": "refuted",
-        "note": "Example claim made by the demo loader.",
-        "evidence": [{"type": "video", "relation": "contradicts",
-                      "description": "The group's own video shows machine-gun fire, not a missile.",
-                      "start": ev_start, "end": ev_start + len(evidence), "text": evidence}],
-    })
-    denial = "at first denied that any aircraft had been lost"
-    d_start = text.index(denial)
-    claims.create_claim(manager, first, {
-        "start": d_start, "end": d_start + len(denial), "text": denial,
-        "actor": "Defence Ministry of Veldoria", "stance": "denies",
-    })
+        "evidence": [video]})
+    claims.create_claim(alice, first, {
+        **at("at first denied that any aircraft had been lost"),
+        "actor": "Defence Ministry of Veldoria", "stance": "denies"})
+    claims.create_claim(alice, first, {
+        **at("a technical failure, not enemy fire"),
+        "actor": "Defence Ministry of Veldoria", "stance": "asserts",
+        "verdict": "not_enough_evidence"})
+    claims.create_claim(bob, first, {
+        **at("its fighters “shot down an enemy helicopter with a guided missile”"),
+        "actor": "Northern Front media office", "stance": "asserts",
+        "verdict": "conflicting_evidence", "evidence": [video]})
+    claims.create_claim(bob, first, {
+        **at("denied that any aircraft had been lost"),
+        "actor": "Defence Ministry of Veldoria", "stance": "denies"})
+    claims.create_claim(bob, first, {
+        **at("residents heard two explosions before the aircraft fell"),
+        "actor": "Yusuf al-Haddad (local council member)", "stance": "asserts"})
+    for annotator in (alice, bob):
+        documents.set_status(first, annotator, "done")
