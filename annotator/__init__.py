@@ -20,7 +20,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=config.instance_path(), instance_relative_config=True)
     config.load(app, test_config)
 
-    from . import auth, cli, db, security
+    from . import auth, cli, db, filters, security
+    from .account import routes as account_routes
+    from .admin import routes as admin_routes
     from .annotate import routes as annotate_routes
     from .api import routes as api_routes
     from .projects import routes as project_routes
@@ -28,7 +30,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     security.init_app(app)
     auth.init_app(app)
+    filters.init_app(app)
     app.register_blueprint(project_routes.bp)
+    app.register_blueprint(account_routes.bp)
+    app.register_blueprint(admin_routes.bp)
     app.register_blueprint(annotate_routes.bp)
     app.register_blueprint(api_routes.bp)
     cli.init_app(app)

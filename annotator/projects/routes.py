@@ -1,13 +1,29 @@
+"""Project pages: the list, one project's documents, import and export; for managers the
+members, settings and assignment page and the progress dashboard."""
+
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from ..auth.forms import LogoutForm
-from ..services import access, documents, projects
+from ..forms import show_errors
+from ..models import Project
+from ..services import access, assignments, documents, progress, projects
 from ..services.errors import InvalidInput, ServiceError
-from .forms import ImportForm
+from .forms import (
+    AddMemberForm,
+    AssignForm,
+    ImportForm,
+    ProgressFilterForm,
+    ReassignForm,
+    RemoveMemberForm,
+    RoleForm,
+    SettingsForm,
+)
 
 bp = Blueprint("projects", __name__)
 
@@ -26,9 +42,9 @@ def _service_error(exc: ServiceError) -> ResponseReturnValue:
 @login_required
 def index() -> ResponseReturnValue:
     visible = projects.visible_projects(current_user)
-    return render_template(
-        "projects/index.html", projects=[projects.project_summary(p) for p in visible]
-    )
+    return render_template("projects/index.html", projects=[
+        {**projects.project_summary(p), "queue": assignments.queue_counts(p, current_user)}
+        for p in visible])
 
 
 @bp.route("/projects/<int:pid>", methods=["GET", "POST"])
@@ -61,3 +77,174 @@ def detail(pid: int) -> ResponseReturnValue:
         claim_count=projects.claim_count(project) if manager else None,
         form=form,
     )
+
+
+@bp.get("/projects/<int:pid>/next")
+@login_required
+def next_document(pid: int) -> ResponseReturnValue:
+    project = access.project_for(current_user, pid)
+    document = assignments.next_document(project, current_user)
+    if document is None:
+        flash("Your queue is empty.")
+        return redirect(url_for(".detail", pid=pid))
+    return redirect(url_for("annotate.document", did=document.id))
+
+
+# ---------- members, settings and assignment (managers and admins) ----------
+
+
+def _reassign_form(project: Project, **kwargs: Any) -> ReassignForm:
+    form = ReassignForm(**kwargs)
+    # "From" lists whoever holds assignments (members who left too); "to" only annotators,
+    # the only people reassign accepts.
+    holders = {u.username for u in assignments.assignees(project)}
+    team = [u.username for u in assignments.annotators(project)]
+    form.from_user.choices = sorted(holders | set(team))
+    form.to_user.choices = team
+    return form
+
+
+def _members_page(project: Project, status: int = 200, **forms: Any) -> ResponseReturnValue:
+    """The members page, with the form that just failed (if any) showing its errors."""
+    forms.setdefault("add_form", AddMemberForm(formdata=None))
+    forms.setdefault("settings_form", SettingsForm(formdata=None, obj=project))
+    forms.setdefault("assign_form", AssignForm(
+        formdata=None, per_document=project.annotators_per_document))
+    forms.setdefault("reassign_form", _reassign_form(project, formdata=None))
+    rows = [(user, role, RoleForm(formdata=None, role=role))
+            for user, role in projects.members(project)]
+    return render_template(
+        "projects/members.html", project=project, members=rows,
+        remove_form=RemoveMemberForm(formdata=None),
+        annotator_count=len(assignments.annotators(project)), **forms), status
+
+
+def _back_to_members(pid: int) -> ResponseReturnValue:
+    return redirect(url_for(".members", pid=pid))
+
+
+@bp.get("/projects/<int:pid>/members")
+@login_required
+def members(pid: int) -> ResponseReturnValue:
+    return _members_page(access.managed_project_for(current_user, pid))
+
+
+@bp.post("/projects/<int:pid>/members/add")
+@login_required
+def add_member(pid: int) -> ResponseReturnValue:
+    project = access.managed_project_for(current_user, pid)
+    form = AddMemberForm()
+    if form.validate_on_submit():
+        try:
+            added = projects.add_member_named(project, form.username.data, form.role.data)
+        except InvalidInput as exc:
+            show_errors(form, exc)
+        else:
+            flash(f"{added.user.username} is now {added.role} of this project.")
+            return _back_to_members(pid)
+    return _members_page(project, 422, add_form=form)
+
+
+@bp.post("/projects/<int:pid>/members/<int:uid>/role")
+@login_required
+def change_role(pid: int, uid: int) -> ResponseReturnValue:
+    project = access.managed_project_for(current_user, pid)
+    user = projects.member(project, uid)
+    form = RoleForm()
+    # One small form per table row: its errors are flashed above the table instead.
+    if not form.validate_on_submit():
+        flash(f"{user.username}: role {'; '.join(form.role.errors)}", "error")
+        return _members_page(project, 422)
+    try:
+        projects.set_role(project, user, form.role.data)
+    except InvalidInput as exc:
+        flash(f"{user.username}: {exc.fields.get('role', exc.message)}", "error")
+        return _members_page(project, 422)
+    flash(f"{user.username} is now {form.role.data} of this project.")
+    return _back_to_members(pid)
+
+
+@bp.post("/projects/<int:pid>/members/<int:uid>/remove")
+@login_required
+def remove_member(pid: int, uid: int) -> ResponseReturnValue:
+    project = access.managed_project_for(current_user, pid)
+    user = projects.member(project, uid)
+    if not RemoveMemberForm().validate_on_submit():
+        abort(400)
+    try:
+        projects.remove_member(project, user)
+    except InvalidInput as exc:
+        flash(f"{user.username}: {exc.fields.get('role', exc.message)}", "error")
+        return _members_page(project, 422)
+    flash(f"{user.username} is no longer a member; their assignments and claims are kept.")
+    return _back_to_members(pid)
+
+
+@bp.post("/projects/<int:pid>/settings")
+@login_required
+def settings(pid: int) -> ResponseReturnValue:
+    project = access.managed_project_for(current_user, pid)
+    form = SettingsForm()
+    if form.validate_on_submit():
+        try:
+            projects.update_settings(project, form.annotators_per_document.data,
+                                     form.blind.data)
+        except InvalidInput as exc:
+            show_errors(form, exc)
+        else:
+            flash("Settings saved.")
+            return _back_to_members(pid)
+    return _members_page(project, 422, settings_form=form)
+
+
+@bp.post("/projects/<int:pid>/assign")
+@login_required
+def assign(pid: int) -> ResponseReturnValue:
+    project = access.managed_project_for(current_user, pid)
+    form = AssignForm()
+    if form.validate_on_submit():
+        try:
+            added = assignments.assign(project, form.per_document.data, by=current_user)
+        except InvalidInput as exc:
+            show_errors(form, exc)
+        else:
+            flash(f"Added {added} assignment(s); every document now has "
+                  f"{form.per_document.data} annotator(s).")
+            return _back_to_members(pid)
+    return _members_page(project, 422, assign_form=form)
+
+
+@bp.post("/projects/<int:pid>/reassign")
+@login_required
+def reassign(pid: int) -> ResponseReturnValue:
+    project = access.managed_project_for(current_user, pid)
+    form = _reassign_form(project)
+    if form.validate_on_submit():
+        try:
+            moved = assignments.reassign_named(project, form.document.data,
+                                               form.from_user.data, form.to_user.data,
+                                               by=current_user)
+        except ServiceError as exc:
+            # NotFound (no such assignment) and Conflict (already done) name no field.
+            show_errors(form, exc, {"from": "from_user", "to": "to_user"})
+        else:
+            flash(f"Document {moved.document.external_id} moved from {form.from_user.data} "
+                  f"to {form.to_user.data}.")
+            return _back_to_members(pid)
+    return _members_page(project, 422, reassign_form=form)
+
+
+# ---------- the progress dashboard (managers and admins) ----------
+
+
+@bp.get("/projects/<int:pid>/progress")
+@login_required
+def progress_page(pid: int) -> ResponseReturnValue:
+    project = access.managed_project_for(current_user, pid)
+    data = progress.dashboard(project, doc_filter=request.args.get("doc_filter"),
+                              doc_sort=request.args.get("doc_sort"),
+                              annotator_sort=request.args.get("annotator_sort"))
+    # Show what the service applied (an unknown value became the default), not what was sent.
+    form = ProgressFilterForm(data={key: data[key] for key in
+                                    ("doc_filter", "doc_sort", "annotator_sort")})
+    return render_template("projects/progress.html", project=project, form=form, **data)

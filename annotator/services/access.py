@@ -83,6 +83,10 @@ def claim_for(user: User, claim_id: int, *, include_deleted: bool = False) -> Cl
         raise NotFound("claim not found")
     if claim.annotator_id != user.id and not sees_all_claims(user, project):
         raise NotFound("claim not found")
+    # A claim quotes its document: others' claims stay as hidden as the document itself.
+    if claim.annotator_id != user.id and not sees_all_documents(user, project) \
+            and not is_assigned(user, claim.document):
+        raise NotFound("claim not found")
     return claim
 
 
@@ -91,3 +95,9 @@ def editable_claim_for(user: User, claim_id: int) -> Claim:
     if claim.annotator_id != user.id:
         raise Forbidden("only the claim's annotator can change it")
     return claim
+
+
+def require_admin(user: User) -> None:
+    """Site administration (creating users) is for site admins only."""
+    if not user.is_admin:
+        raise Forbidden("only site admins can do this")

@@ -126,6 +126,44 @@ def reassign(document: Document, from_user: User, to_user: User, *, by: User) ->
     return new
 
 
+def reassign_named(project: Project, external_id: str, from_username: str, to_username: str,
+                   *, by: User) -> Assignment:
+    """reassign for what a form carries: the document's id as listed, and two usernames.
+
+    Each name that matches nothing is a field error (`document`, `from`, `to`).
+    """
+    external_id, from_username, to_username = (
+        (value or "").strip() for value in (external_id, from_username, to_username))
+    document = db.session.execute(
+        select(Document).where(Document.project_id == project.id,
+                               Document.external_id == external_id)
+    ).scalar_one_or_none()
+    from_user, to_user = (
+        db.session.execute(select(User).where(User.username == name)).scalar_one_or_none()
+        for name in (from_username, to_username))
+    if document is None or from_user is None or to_user is None:
+        fields = {}
+        if document is None:
+            fields["document"] = f"no document '{external_id}' in this project"
+        if from_user is None:
+            fields["from"] = f"no user named '{from_username}'"
+        if to_user is None:
+            fields["to"] = f"no user named '{to_username}'"
+        raise InvalidInput("cannot reassign", fields)
+    if from_user.id == to_user.id:
+        raise InvalidInput("cannot reassign", {"to": "choose another annotator"})
+    return reassign(document, from_user, to_user, by=by)
+
+
+def assignees(project: Project) -> list[User]:
+    """Everyone holding an assignment in the project (members who left too), by username."""
+    return list(db.session.execute(
+        select(User).where(User.id.in_(
+            select(Assignment.user_id).join(Document).where(Document.project_id == project.id)
+        )).order_by(User.username)
+    ).scalars())
+
+
 def _assignment(document: Document, user: User) -> Assignment | None:
     return db.session.execute(
         select(Assignment).where(

@@ -14,6 +14,11 @@ from .assignments import annotators
 
 STATUSES = tuple(s.value for s in AssignmentStatus)
 
+# The dashboard's filter and sort choices; the first of each is the default.
+DOC_FILTERS = ("all", "incomplete", "complete")
+DOC_SORTS = ("position", "done", "title")
+ANNOTATOR_SORTS = ("username", "done", "claims")
+
 
 def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
@@ -91,3 +96,33 @@ def by_document(project: Project) -> list[dict[str, Any]]:
             "annotators": assigned,
         })
     return result
+
+
+def _choice(value: str | None, allowed: tuple[str, ...]) -> str:
+    return value if value in allowed else allowed[0]
+
+
+def dashboard(project: Project, *, doc_filter: str | None = None, doc_sort: str | None = None,
+              annotator_sort: str | None = None) -> dict[str, Any]:
+    """Both tables, filtered and sorted; an unknown filter or sort falls back to the default.
+
+    Sorting by done or claims puts the highest first for annotators (who is ahead) but the
+    fewest done first for documents (what still needs work); ties keep the default order.
+    """
+    doc_filter = _choice(doc_filter, DOC_FILTERS)
+    doc_sort = _choice(doc_sort, DOC_SORTS)
+    annotator_sort = _choice(annotator_sort, ANNOTATOR_SORTS)
+    people = by_annotator(project)  # already by username
+    if annotator_sort in ("done", "claims"):
+        people.sort(key=lambda r: -r[annotator_sort])
+    docs = by_document(project)  # already in project order
+    if doc_filter == "complete":
+        docs = [d for d in docs if d["complete"]]
+    elif doc_filter == "incomplete":
+        docs = [d for d in docs if not d["complete"]]
+    if doc_sort == "done":
+        docs.sort(key=lambda d: d["done"])
+    elif doc_sort == "title":
+        docs.sort(key=lambda d: ((d["title"] or d["external_id"]).casefold(), d["id"]))
+    return {"annotators": people, "documents": docs, "doc_filter": doc_filter,
+            "doc_sort": doc_sort, "annotator_sort": annotator_sort}

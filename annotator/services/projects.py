@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from .. import labelscheme
 from ..db import db
@@ -60,6 +60,96 @@ def add_member(project: Project, user: User, role: str) -> Membership:
         membership.role = role
     db.session.commit()
     return membership
+
+
+def add_member_named(project: Project, username: str, role: str) -> Membership:
+    """add_member for a username typed into a form; an unknown name is a field error."""
+    username = username.strip()
+    user = db.session.execute(
+        select(User).where(User.username == username)
+    ).scalar_one_or_none()
+    if user is None:
+        raise InvalidInput("unknown user", {"username": f"no user named '{username}'"})
+    return add_member(project, user, role)
+
+
+def members(project: Project) -> list[tuple[User, str]]:
+    """The project's members and their roles, by username."""
+    return [(user, role) for user, role in db.session.execute(
+        select(User, Membership.role).join(Membership, Membership.user_id == User.id)
+        .where(Membership.project_id == project.id).order_by(User.username)
+    ).all()]
+
+
+def member(project: Project, user_id: int) -> User:
+    """A member of the project by user id; NotFound for anyone else."""
+    user = db.session.execute(
+        select(User).join(Membership, Membership.user_id == User.id)
+        .where(Membership.project_id == project.id, User.id == user_id)
+    ).scalar_one_or_none()
+    if user is None:
+        raise NotFound("member not found")
+    return user
+
+
+def _membership(project: Project, user: User) -> Membership:
+    membership = db.session.execute(
+        select(Membership).where(
+            Membership.project_id == project.id, Membership.user_id == user.id
+        )
+    ).scalar_one_or_none()
+    if membership is None:
+        raise NotFound(f"{user.username} is not a member of this project")
+    return membership
+
+
+def _keeps_a_manager(project: Project, membership: Membership) -> None:
+    # A project whose last manager demotes or removes themselves could only be rescued by a
+    # site admin; refuse instead. Projects created without a manager are not affected.
+    if membership.role != Role.MANAGER.value:
+        return
+    managers = db.session.execute(
+        select(func.count()).select_from(Membership).where(
+            Membership.project_id == project.id, Membership.role == Role.MANAGER.value)
+    ).scalar_one()
+    if managers <= 1:
+        raise InvalidInput("the project needs a manager",
+                           {"role": "the project's only manager cannot be removed or demoted"})
+
+
+def set_role(project: Project, user: User, role: str) -> Membership:
+    """Change an existing member's role (NotFound for non-members)."""
+    if role not in {r.value for r in Role}:
+        raise InvalidInput("unknown role", {"role": f"must be one of {', '.join(Role)}"})
+    membership = _membership(project, user)
+    if role != membership.role:
+        _keeps_a_manager(project, membership)
+        membership.role = role
+        db.session.commit()
+    return membership
+
+
+def remove_member(project: Project, user: User) -> None:
+    """Take the user out of the project.
+
+    Their assignments and claims stay (the history and the export keep them); `assign`
+    only counts current annotators, so it fills their open places with someone else.
+    """
+    membership = _membership(project, user)
+    _keeps_a_manager(project, membership)
+    db.session.execute(delete(Membership).where(Membership.id == membership.id))
+    db.session.commit()
+
+
+def update_settings(project: Project, annotators_per_document: int, blind: bool) -> Project:
+    """Set how many annotators each document gets and whether annotators work blind."""
+    if not isinstance(annotators_per_document, int) or annotators_per_document < 1:
+        raise InvalidInput("cannot change settings",
+                           {"annotators_per_document": "must be a whole number, at least 1"})
+    project.annotators_per_document = annotators_per_document
+    project.blind = bool(blind)
+    db.session.commit()
+    return project
 
 
 def visible_projects(user: User) -> list[Project]:
