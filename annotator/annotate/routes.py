@@ -14,8 +14,10 @@ bp = Blueprint("annotate", __name__)
 def document(did: int) -> ResponseReturnValue:
     doc = access.document_for(current_user, did)
     project = doc.project
-    documents.start(doc, current_user)
-    following = documents.neighbour(doc, current_user)
+    status = documents.start(doc, current_user)
+    # Annotators step through their open queue; a manager reviewing a document that is not
+    # assigned to them steps through the project's documents in order.
+    following = documents.neighbour(doc, current_user, unfinished_only=status is not None)
     previous = documents.neighbour(doc, current_user, forward=False, unfinished_only=False)
     return render_template(
         "annotate/document.html",
@@ -25,4 +27,6 @@ def document(did: int) -> ResponseReturnValue:
         actors=projects.actors(project),
         next_document=following,
         previous_document=previous,
+        # Only what the page shows; the API checks every request again.
+        can_manage=access.can_manage(current_user, project),
     )

@@ -7,6 +7,7 @@ const root = document.getElementById("annotate");
 const documentId = Number(root.dataset.documentId);
 const projectId = Number(root.dataset.projectId);
 const username = root.dataset.username;
+const canManage = root.dataset.canManage === "true";
 const scheme = JSON.parse(document.getElementById("scheme-data").textContent);
 const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
 
@@ -32,6 +33,8 @@ const state = {
   draft: null,         // {start, end, text, mention}
   lastSelection: null, // the latest selection made while the form was open
   selectedId: null,
+  status: null,        // the user's assignment status on the document; null: not assigned
+  deleted: [],         // deleted claims (managers only)
 };
 
 // ---------- server ----------
@@ -172,6 +175,32 @@ function render() {
   renderClaimList();
 }
 
+function shorten(text, max) {
+  const points = Array.from(String(text));
+  return points.length > max ? points.slice(0, max).join("") + "…" : points.join("");
+}
+
+function isMine(claim) { return !claim || claim.annotator === username; }
+
+// A claim of someone else (managers see everyone's) is shown, not edited: only its annotator can.
+function isReadOnly() { return !form.hidden && state.editing !== null && !isMine(state.editing); }
+
+function localTime(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} `
+    + `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+function timeElement(iso) {
+  const el = document.createElement("time");
+  el.dateTime = iso;
+  el.title = iso;
+  el.textContent = localTime(iso);
+  return el;
+}
+
 function renderClaimList() {
   const list = $("claim-list");
   list.replaceChildren();
@@ -185,13 +214,13 @@ function renderClaimList() {
     chip.className = "chip";
     chip.style.backgroundColor = stanceColor[claim.stance] || "#888888";
     const quote = document.createElement("span");
-    quote.textContent = ` “${claim.text.length > 90 ? claim.text.slice(0, 90) + "…" : claim.text}”`;
+    quote.textContent = ` “${shorten(claim.text, 90)}”`;
     const meta = document.createElement("span");
     meta.className = "meta";
     const parts = [claim.actor || "no actor", stanceLabel[claim.stance] || claim.stance];
     if (claim.verdict) parts.push(verdictLabel[claim.verdict] || claim.verdict);
     if (claim.evidence.length) parts.push(`${claim.evidence.length} evidence`);
-    if (claim.annotator !== username) parts.push(`by ${claim.annotator}`);
+    if (!isMine(claim)) parts.push(`by ${claim.annotator}`);
     meta.textContent = parts.join(" · ");
     button.append(chip, quote, meta);
     button.addEventListener("click", () => openClaim(claim.id));
@@ -245,6 +274,17 @@ function addEvidence(item = {}) {
   node.querySelector(".ev-type").value = item.type || scheme.evidence_types[0].value;
   node.querySelector(".ev-relation").value = item.relation || scheme.evidence_relations[0].value;
   node.querySelector(".ev-description").value = item.description || "";
+  const sourceInput = node.querySelector(".ev-source-url");
+  const sourceLink = node.querySelector(".ev-source-link");
+  const showSourceLink = () => {
+    // Only a web address becomes a link: a "javascript:" URL stays inert text in the field.
+    const url = safeWebUrl(sourceInput.value.trim());
+    sourceLink.hidden = !url;
+    if (url) sourceLink.href = url; else sourceLink.removeAttribute("href");
+  };
+  sourceInput.value = item.source_url || "";
+  sourceInput.addEventListener("input", showSourceLink);
+  showSourceLink();
   if (item.id != null) node.dataset.evidenceId = item.id; // edits keep the item's identity
   const setSpan = (span) => {
     if (span) {
@@ -268,6 +308,24 @@ function addEvidence(item = {}) {
   return node;
 }
 
+function safeWebUrl(value) {
+  if (!value) return null;
+  try {
+    const url = new URL(value);
+    return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+  } catch { return null; }
+}
+
+function setReadOnly(readOnly, claim) {
+  form.classList.toggle("readonly", readOnly);
+  form.querySelectorAll("input, select, textarea, button").forEach((el) => {
+    if (el.id !== "cancel-claim") el.disabled = readOnly;
+  });
+  $("save-claim").hidden = readOnly;
+  $("readonly-note").hidden = !readOnly;
+  $("readonly-note").textContent = readOnly ? `Only ${claim.annotator} can change this claim.` : "";
+}
+
 function fillForm(claim) {
   clearErrors();
   $("actor").value = claim ? claim.actor || "" : "";
@@ -277,8 +335,10 @@ function fillForm(claim) {
   $("note").value = claim ? claim.note : "";
   evidenceList.replaceChildren();
   if (claim) claim.evidence.forEach((item) => addEvidence(item));
-  $("form-title").textContent = claim ? `Claim #${claim.id}` : "New claim";
-  $("delete-claim").hidden = !claim;
+  $("form-title").textContent = claim
+    ? `Claim #${claim.id}${isMine(claim) ? "" : ` by ${claim.annotator}`}` : "New claim";
+  setReadOnly(!isMine(claim), claim);
+  $("delete-claim").hidden = !claim || !isMine(claim);
   $("selection-box").hidden = true;
   state.lastSelection = null;
   showQuote();
@@ -291,6 +351,7 @@ function openNew(selection) {
   state.selectedId = null;
   state.draft = { start: selection.start, end: selection.end, text: selection.text, mention: null };
   fillForm(null);
+  hideHistory();
   render();
   // Focus stays off the actor field, so the scheme's plain stance keys ("1".."5") work at once.
 }
@@ -307,10 +368,12 @@ function openClaim(id) {
   };
   fillForm(claim);
   render();
+  loadHistory(claim.id);
 }
 
 function closeForm() {
   form.hidden = true;
+  hideHistory();
   $("hint").hidden = false;
   state.editing = null;
   state.draft = null;
@@ -335,6 +398,7 @@ function collectPayload() {
         type: node.querySelector(".ev-type").value,
         relation: node.querySelector(".ev-relation").value,
         description: node.querySelector(".ev-description").value,
+        source_url: node.querySelector(".ev-source-url").value.trim() || null,
       };
       if (node.dataset.start !== undefined) {
         Object.assign(item, { start: Number(node.dataset.start), end: Number(node.dataset.end), text: node.dataset.text });
@@ -358,7 +422,7 @@ async function ensureActor(name) {
 }
 
 async function saveClaim(overrideVersion) {
-  if (!state.draft) return;
+  if (!state.draft || isReadOnly()) return;
   const payload = collectPayload();
   setSaveStatus("Saving…");
   if (!(await ensureActor(payload.actor))) { setSaveStatus("Not saved"); return; }
@@ -395,15 +459,160 @@ function showConflict(current) {
 }
 
 async function deleteClaim() {
-  if (!state.editing) return;
+  if (!state.editing || !isMine(state.editing)) return;
   const { id, version } = state.editing;
   setSaveStatus("Deleting…");
   const result = await api("DELETE", `/api/v1/claims/${id}?version=${version}`);
   if (result.status === 409) { setSaveStatus("Conflict"); showConflict(result.data.current); return; }
   if (!result.ok) { setSaveStatus("Not deleted"); showErrors(result.data); return; }
-  await loadClaims();
+  await Promise.all([loadClaims(), loadDeleted()]);
   closeForm();
   setSaveStatus("Deleted");
+}
+
+// ---------- a claim's history (its audit events and its evidence's) ----------
+
+// Bookkeeping that changes on every write, or never: not worth listing as a change.
+const QUIET_FIELDS = new Set(["id", "version", "document_id", "annotator", "created_at",
+  "updated_at", "deleted_at", "scheme_version", "is_gold"]);
+const ACTION_WORDS = { create: "created", update: "updated", delete: "deleted", restore: "restored" };
+
+function isShortScalar(value) {
+  if (value === null || value === undefined) return true;
+  if (typeof value === "number" || typeof value === "boolean") return true;
+  return typeof value === "string" && Array.from(value).length <= 80;
+}
+
+function shown(value) {
+  if (value === null || value === undefined || value === "") return "—";
+  return typeof value === "string" ? `“${value}”` : String(value);
+}
+
+// [{field, from, to, short}] for the fields an event changed, in a stable order.
+function changedFields(event) {
+  const before = event.before || {};
+  const after = event.after || {};
+  if (event.action === "delete" || event.action === "restore") return [];
+  const keys = event.action === "create" ? Object.keys(after) : [...new Set([...Object.keys(before), ...Object.keys(after)])];
+  const changes = [];
+  for (const key of keys) {
+    if (QUIET_FIELDS.has(key)) continue;
+    const from = before[key];
+    const to = after[key];
+    if (JSON.stringify(from ?? null) === JSON.stringify(to ?? null)) continue;
+    if (event.action === "create" && (to === "" || (Array.isArray(to) && !to.length))) continue;
+    changes.push({ field: key, from, to, short: isShortScalar(from) && isShortScalar(to) });
+  }
+  return changes;
+}
+
+function hideHistory() {
+  $("history").hidden = true;
+  $("history-list").replaceChildren();
+  delete $("history").dataset.claimId;
+}
+
+function renderHistory(events) {
+  const list = $("history-list");
+  list.replaceChildren();
+  for (const event of events) {
+    const li = document.createElement("li");
+    li.className = "history-event";
+    li.dataset.action = event.action;
+    li.dataset.entity = event.entity;
+    li.dataset.entityId = event.entity_id;
+    const who = document.createElement("span");
+    who.className = "history-user";
+    who.textContent = event.user || "unknown user";
+    const what = document.createElement("span");
+    what.className = "history-what";
+    const entity = event.entity === "evidence" ? `evidence #${event.entity_id}` : event.entity;
+    what.textContent = ` ${ACTION_WORDS[event.action] || event.action} ${entity}`;
+    const head = document.createElement("div");
+    head.append(timeElement(event.at), " · ", who, what);
+    li.append(head);
+    const changes = changedFields(event);
+    if (changes.length) {
+      const ul = document.createElement("ul");
+      ul.className = "history-changes";
+      for (const change of changes) {
+        const item = document.createElement("li");
+        item.dataset.field = change.field;
+        if (!change.short) item.textContent = change.field;
+        else if (event.action === "create") item.textContent = `${change.field}: ${shown(change.to)}`;
+        else item.textContent = `${change.field}: ${shown(change.from)} → ${shown(change.to)}`;
+        ul.append(item);
+      }
+      li.append(ul);
+    }
+    list.append(li);
+  }
+}
+
+async function loadHistory(claimId) {
+  const section = $("history");
+  section.hidden = false;
+  section.dataset.claimId = claimId;
+  delete section.dataset.loaded;
+  $("history-status").textContent = "Loading…";
+  $("history-list").replaceChildren();
+  const result = await api("GET", `/api/v1/claims/${claimId}/history`);
+  if (section.dataset.claimId !== String(claimId)) return; // another claim was opened meanwhile
+  if (!result.ok) {
+    $("history-status").textContent = (result.data && result.data.error) || "Could not load the history";
+    return;
+  }
+  $("history-status").textContent = result.data.length ? "" : "No recorded changes.";
+  renderHistory(result.data);
+  section.dataset.loaded = "true";
+}
+
+// ---------- deleted claims (managers): list and restore ----------
+
+async function loadDeleted() {
+  if (!canManage || !$("deleted-list")) return;
+  const result = await api("GET", `/api/v1/documents/${documentId}/claims?deleted=true`);
+  if (!result.ok) { setSaveStatus(result.data.error || "Could not load deleted claims"); return; }
+  state.deleted = result.data;
+  renderDeleted();
+}
+
+function renderDeleted() {
+  const list = $("deleted-list");
+  list.replaceChildren();
+  $("deleted-count").textContent = `(${state.deleted.length})`;
+  for (const claim of state.deleted) {
+    const li = document.createElement("li");
+    li.dataset.claimId = claim.id;
+    const quote = document.createElement("span");
+    quote.textContent = `“${shorten(claim.text, 90)}”`;
+    const meta = document.createElement("span");
+    meta.className = "meta";
+    meta.append(`${stanceLabel[claim.stance] || claim.stance} · by ${claim.annotator} · deleted `);
+    if (claim.deleted_at) meta.append(timeElement(claim.deleted_at));
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "restore";
+    button.dataset.claimId = claim.id;
+    button.textContent = "Restore";
+    button.addEventListener("click", () => restoreClaim(claim.id, button));
+    li.append(quote, meta, button);
+    list.append(li);
+  }
+}
+
+async function restoreClaim(id, button) {
+  button.disabled = true;
+  setSaveStatus("Restoring…");
+  const result = await api("POST", `/api/v1/claims/${id}/restore`);
+  if (!result.ok) {
+    button.disabled = false;
+    setSaveStatus((result.data && result.data.error) || "Could not restore");
+    return;
+  }
+  await Promise.all([loadClaims(), loadDeleted()]);
+  openClaim(id);
+  setSaveStatus("Restored");
 }
 
 // ---------- overlapping claims: a small menu to pick one ----------
@@ -421,7 +630,8 @@ function showMenu(ids, x, y) {
     chip.className = "chip";
     chip.style.backgroundColor = stanceColor[claim.stance] || "#888888";
     const label = document.createElement("span");
-    label.textContent = ` ${stanceLabel[claim.stance] || claim.stance}: “${claim.text.slice(0, 60)}${claim.text.length > 60 ? "…" : ""}”`;
+    label.textContent = ` ${stanceLabel[claim.stance] || claim.stance}: “${shorten(claim.text, 60)}”`
+      + (isMine(claim) ? "" : ` · by ${claim.annotator}`);
     button.append(chip, label);
     button.addEventListener("click", () => openClaim(claim.id));
     menu.append(button);
@@ -439,7 +649,7 @@ textEl.addEventListener("mouseup", (event) => {
   const selection = selectionOffsets();
   if (selection) {
     hideMenu();
-    if (form.hidden) { openNew(selection); return; }
+    if (form.hidden || isReadOnly()) { openNew(selection); return; }
     state.lastSelection = selection;
     $("selection-quote").textContent = selection.text;
     $("selection-box").hidden = false;
@@ -476,6 +686,7 @@ form.addEventListener("submit", (event) => { event.preventDefault(); saveClaim()
 function go(url) { if (url) window.location.assign(url); }
 
 async function markDone() {
+  if (state.status === null) return;
   setSaveStatus("Marking done…");
   const result = await api("PUT", `/api/v1/documents/${documentId}/status`, { status: "done" });
   if (!result.ok) { setSaveStatus(result.data.error || "Could not mark done"); return; }
@@ -484,6 +695,43 @@ async function markDone() {
 }
 
 $("mark-done").addEventListener("click", markDone);
+
+// ---------- skipping the document, with a reason ----------
+
+const skipForm = $("skip-form");
+
+function openSkip() {
+  if (state.status === null) return;
+  skipForm.hidden = false;
+  $("skip-error").textContent = "";
+  $("skip-reason").focus();
+}
+
+function closeSkip() {
+  skipForm.hidden = true;
+  $("skip-error").textContent = "";
+}
+
+async function skipDocument() {
+  $("skip-error").textContent = "";
+  setSaveStatus("Skipping…");
+  const result = await api("POST", `/api/v1/documents/${documentId}/skip`, { reason: $("skip-reason").value });
+  if (!result.ok) {
+    setSaveStatus("Not skipped");
+    const body = result.data || {};
+    const fields = Object.entries(body.fields || {}).map(([field, message]) => `${field}: ${message}`);
+    $("skip-error").textContent = [body.error || `HTTP ${result.status}`, ...fields].join(" — ");
+    $("skip-reason").focus();
+    return;
+  }
+  setStatus("skipped");
+  setSaveStatus("Skipped");
+  go(result.data.next_document_id ? `/documents/${result.data.next_document_id}` : root.dataset.projectUrl);
+}
+
+$("skip-document").addEventListener("click", () => (skipForm.hidden ? openSkip() : closeSkip()));
+$("skip-cancel").addEventListener("click", closeSkip);
+skipForm.addEventListener("submit", (event) => { event.preventDefault(); skipDocument(); });
 $("next-document").addEventListener("click", () => go(root.dataset.nextUrl));
 $("previous-document").addEventListener("click", () => go(root.dataset.previousUrl));
 
@@ -507,8 +755,15 @@ function matches(event, spec) {
 }
 
 const actions = {
-  save: () => { if (!form.hidden) form.requestSubmit(); },
-  cancel: () => { hideMenu(); if (!form.hidden) closeForm(); },
+  save: () => {
+    if (!skipForm.hidden && skipForm.contains(document.activeElement)) skipForm.requestSubmit();
+    else if (!form.hidden) form.requestSubmit();
+  },
+  cancel: () => {
+    hideMenu();
+    if (!skipForm.hidden && skipForm.contains(document.activeElement)) { closeSkip(); return; }
+    if (!form.hidden) closeForm();
+  },
   delete: () => { if (!form.hidden && state.editing) deleteClaim(); },
   add_evidence: () => { if (!form.hidden) addEvidence().querySelector(".ev-description").focus(); },
   mark_done: markDone,
@@ -525,7 +780,7 @@ document.addEventListener("keydown", (event) => {
     if (typing && plain && spec !== "Escape") continue; // plain keys belong to the field being typed in
     if (matches(event, spec)) { event.preventDefault(); actions[action](); return; }
   }
-  if (form.hidden || (typing && plain)) return;
+  if (form.hidden || isReadOnly() || (typing && plain)) return;
   for (const stance of scheme.stances) {
     if (stance.key && matches(event, stance.key)) {
       event.preventDefault();
@@ -557,9 +812,14 @@ function renderShortcuts() {
 // ---------- loading ----------
 
 function setStatus(status) {
+  state.status = status || null;
   const el = $("doc-status");
-  el.textContent = status.replace("_", " ");
-  el.className = `status status-${status}`;
+  // Managers may open documents that are not assigned to them: nothing to finish or skip.
+  el.textContent = status ? status.replace("_", " ") : "not assigned";
+  el.className = `status status-${status || "none"}`;
+  $("mark-done").hidden = !status;
+  $("skip-document").hidden = !status;
+  if (!status) closeSkip();
 }
 
 async function loadClaims() {
@@ -581,7 +841,7 @@ async function load() {
   indexText(doc.data.text);
   setStatus(doc.data.status);
   state.actors = actors.ok ? actors.data : [];
-  await loadClaims();
+  await Promise.all([loadClaims(), loadDeleted()]);
   root.dataset.ready = "true";
 }
 
