@@ -1,0 +1,238 @@
+"""Logging in and out, and tokens: password hashing, throttling, redirects, cookies."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from urllib.parse import quote, urlsplit
+
+import pytest
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from annotator import create_app, models
+from annotator.db import db
+from annotator.models import ApiToken, User, utcnow
+from annotator.services import users
+from tests.conftest import PASSWORD, AuthActions, IsolatedClient
+
+
+def logged_in(client) -> bool:
+    return client.get("/api/v1/projects").status_code == 200
+
+
+def login_error(response) -> str:
+    """The message the login form shows under the password field."""
+    found = re.findall(r'<p class="field-error">([^<]*)</p>', response.get_data(as_text=True))
+    assert len(found) == 1, found
+    return found[0]
+
+
+def stored_user(username: str) -> User:
+    db.session.rollback()
+    return db.session.scalars(select(User).where(User.username == username)).one()
+
+
+# ---------- password hashes ----------
+
+
+def test_passwords_are_stored_as_scrypt_hashes(client, auth, app, monkeypatch):
+    # The suite hashes cheaply (conftest); put back what the app really calls.
+    monkeypatch.setattr(models, "generate_password_hash", generate_password_hash)
+    users.create_user("sam", PASSWORD)
+
+    stored = stored_user("sam").password_hash
+    assert stored.startswith("scrypt:")
+    assert PASSWORD not in stored
+    assert auth.login("sam").status_code == 302
+    assert logged_in(client)
+
+
+# ---------- throttling ----------
+
+
+def test_repeated_failures_lock_the_account_until_the_lock_expires(
+        client, auth, project, monkeypatch):
+    for attempt in range(5):
+        response = auth.login("alice", f"wrong-{attempt}")
+        assert response.status_code == 400, attempt
+    assert stored_user("alice").failed_logins == 5
+
+    locked = auth.login("alice", PASSWORD)  # the right password, but too late
+    assert locked.status_code == 429
+    assert "Try again in" in login_error(locked)
+    assert not logged_in(client)
+
+    real_now = utcnow
+
+    def later(seconds: int):
+        monkeypatch.setattr(users, "utcnow", lambda: real_now() + timedelta(seconds=seconds))
+
+    later(20)  # the first lock is 30 s
+    assert auth.login("alice", PASSWORD).status_code == 429
+    assert not logged_in(client)
+
+    later(31)
+    response = auth.login("alice", PASSWORD)
+    assert response.status_code == 302
+    assert logged_in(client)
+    alice = stored_user("alice")
+    assert (alice.failed_logins, alice.locked_until) == (0, None)
+
+
+def test_the_lock_doubles_and_is_capped(client, auth, project, monkeypatch):
+    base = utcnow()
+    clock = {"now": base}
+    monkeypatch.setattr(users, "utcnow", lambda: clock["now"])
+    locks = []
+    for _ in range(12):
+        auth.login("alice", "wrong")
+        alice = stored_user("alice")
+        if alice.locked_until is not None:
+            until = users._aware(alice.locked_until)
+            locks.append(round((until - clock["now"]).total_seconds()))
+            clock["now"] = until + timedelta(seconds=1)  # wait the lock out, then fail again
+    assert locks == [30, 60, 120, 240, 480, 900, 900, 900]
+
+
+def test_unknown_user_and_wrong_password_get_the_same_answer(client, auth, project):
+    unknown = auth.login("nobody-by-this-name", PASSWORD)
+    wrong = auth.login("alice", "not-the-password")
+    assert unknown.status_code == wrong.status_code == 400
+    assert login_error(unknown) == login_error(wrong) == "Unknown username or wrong password."
+    assert not logged_in(client)
+
+
+# ---------- where the login leads ----------
+
+
+@pytest.mark.parametrize("target", [
+    "//evil.example", "https://evil.example", "/\\evil.example", "javascript:alert(1)",
+    "///evil.example", "\\\\evil.example", "http:evil.example", " //evil.example",
+    "/\\/evil.example", "//evil.example/projects/1", "/\t/evil.example", "/\n/evil.example",
+])
+def test_next_cannot_lead_off_site(client, project, target):
+    auth = AuthActions(client)
+    token = auth.csrf_token("/login")
+    response = client.post(f"/login?next={quote(target, safe='')}", data={
+        "username": "alice", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    parts = urlsplit(location)
+    assert parts.scheme in ("", "http") and parts.netloc in ("", "localhost"), location
+    assert location == "/"
+    assert logged_in(client)
+
+
+def test_a_local_next_is_honoured(client, project):
+    auth = AuthActions(client)
+    token = auth.csrf_token("/login")
+    response = client.post("/login?next=/projects/1", data={
+        "username": "alice", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/projects/1"
+
+
+# ---------- cookies ----------
+
+
+def cookie_attributes(response, name: str) -> set[str]:
+    """The attributes of the Set-Cookie header for `name`, lower-cased ("httponly", ...)."""
+    for header in response.headers.getlist("Set-Cookie"):
+        if header.startswith(f"{name}="):
+            return {part.strip().lower() for part in header.split(";")[1:]}
+    raise AssertionError(f"no {name} cookie set: {response.headers.getlist('Set-Cookie')}")
+
+
+def login_with_remember(client, base_url: str = "http://localhost"):
+    page = client.get("/login", base_url=base_url).get_data(as_text=True)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    # Over HTTPS Flask-WTF also wants a same-site Referer, as a browser sends.
+    return client.post("/login", base_url=base_url, headers={"Referer": f"{base_url}/login"}, data={
+        "username": "alice", "password": PASSWORD, "remember": "y", "csrf_token": token})
+
+
+def test_session_cookies_are_httponly_and_samesite_lax(client, project):
+    response = login_with_remember(client)
+    assert response.status_code == 302
+    for name in ("session", "remember_token"):
+        attributes = cookie_attributes(response, name)
+        assert "httponly" in attributes, (name, attributes)
+        assert "samesite=lax" in attributes, (name, attributes)
+        assert "secure" not in attributes  # plain HTTP in development
+
+
+def test_secure_cookies_from_the_environment(project, database_url, instance_path, monkeypatch):
+    monkeypatch.setenv("ANNOTATOR_SECURE_COOKIES", "1")
+    monkeypatch.setenv("ANNOTATOR_INSTANCE_PATH", instance_path)
+    secure_app = create_app({"TESTING": True, "DATABASE_URL": database_url})
+    try:
+        client = IsolatedClient(secure_app, secure_app.response_class, use_cookies=True)
+        response = login_with_remember(client, base_url="https://localhost")
+        assert response.status_code == 302
+        for name in ("session", "remember_token"):
+            attributes = cookie_attributes(response, name)
+            assert {"secure", "httponly", "samesite=lax"} <= attributes, (name, attributes)
+    finally:
+        with secure_app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+# ---------- API tokens ----------
+
+
+def api_requests(app) -> list[tuple[str, str]]:
+    """(method, path) for every method of every non-public API route, ids filled with 1."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/") or rule.endpoint == "api.openapi":
+            continue
+        path = re.sub(r"<(?:\w+:)?\w+>", "1", rule.rule)
+        found += [(method, path) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+    return found
+
+
+def test_revoked_and_unknown_tokens_are_401_json_on_every_api_route(
+        app, client, document, token_for):
+    revoked = token_for("alice")
+    users.revoke_token(users.by_username("alice"), db.session.scalars(select(ApiToken.id)).one())
+    unknown = {"Authorization": "Bearer ann_" + "x" * 43}
+    requests = api_requests(app)
+    assert any(m != "GET" for m, _ in requests) and any(m == "GET" for m, _ in requests)
+    for headers in (revoked, unknown):
+        for method, path in requests:
+            kwargs = {"json": {"status": "done"}} if method != "GET" else {}
+            response = client.open(path, method=method, headers=headers, **kwargs)
+            assert response.status_code == 401, (method, path)
+            assert response.is_json and response.get_json()["error"], (method, path)
+
+
+def test_a_tokens_last_use_is_recorded(client, document, token_for):
+    headers = token_for("alice")
+    assert db.session.scalars(select(ApiToken.last_used_at)).one() is None
+    before = utcnow()
+    assert client.get("/api/v1/projects", headers=headers).status_code == 200
+    db.session.rollback()
+    used = users._aware(db.session.scalars(select(ApiToken.last_used_at)).one())
+    assert used is not None and before - timedelta(seconds=1) <= used <= utcnow()
+
+
+# ---------- logging out ----------
+
+
+def test_logout_is_a_post_with_this_sessions_csrf_token(app, client, auth, project):
+    auth.login("alice")
+    assert client.get("/logout").status_code == 405
+    assert logged_in(client)
+
+    other = IsolatedClient(app, app.response_class, use_cookies=True)
+    foreign = AuthActions(other).csrf_token("/login")  # a page of the attacker's own session
+    assert client.post("/logout", data={"csrf_token": foreign}).status_code == 400
+    assert client.post("/logout", data={}).status_code == 400
+    assert logged_in(client)
+
+    response = client.post("/logout", data={"csrf_token": auth.csrf_token("/")})
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == "/login"
+    assert not logged_in(client)
