@@ -184,6 +184,10 @@ class Claim(db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
     scheme_version: Mapped[int] = mapped_column(Integer, default=1)
     is_gold: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Gold claims: the annotators' claims this one was decided from (provenance).
+    source_claim_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    # Annotators' claims an adjudicator decided to leave out of the gold set.
+    rejected: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
@@ -250,3 +254,23 @@ class AuditEvent(db.Model):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
+
+
+class ReviewStatus(enum.StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
+class Review(db.Model):
+    """A document's adjudication: open while gold is being decided, done when settled."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("document.id", ondelete="CASCADE"), unique=True
+    )
+    status: Mapped[str] = mapped_column(String(20), default=ReviewStatus.OPEN.value)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
+
+    document: Mapped[Document] = relationship()
+    decided_by: Mapped[User | None] = relationship()

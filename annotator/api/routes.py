@@ -10,7 +10,16 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ..security import csrf
-from ..services import access, assignments, claims, documents, exporting, projects, users
+from ..services import (
+    access,
+    adjudication,
+    assignments,
+    claims,
+    documents,
+    exporting,
+    projects,
+    users,
+)
 from ..services.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from .openapi import openapi_document
 
@@ -230,3 +239,66 @@ def delete_claim(cid: int) -> ResponseReturnValue:
     version = request.args.get("version", type=int)
     claims.delete_claim(g.user, claim, version)
     return "", 204
+
+
+# ---------- adjudication (adjudicators, managers, admins) ----------
+
+
+@bp.get("/projects/<int:pid>/review-queue")
+def review_queue(pid: int) -> ResponseReturnValue:
+    project = access.adjudicable_project_for(g.user, pid)
+    status = request.args.get("status") or None
+    minimum = request.args.get("min_disagreement", type=float)
+    return jsonify(adjudication.review_queue(project, status=status, min_disagreement=minimum))
+
+
+@bp.get("/documents/<int:did>/review")
+def get_review(did: int) -> ResponseReturnValue:
+    document = access.adjudicable_document_for(g.user, did)
+    return jsonify(adjudication.review(document))
+
+
+@bp.put("/documents/<int:did>/review")
+def set_review_status(did: int) -> ResponseReturnValue:
+    document = access.adjudicable_document_for(g.user, did)
+    body = _json_body()
+    status = body.get("status") if isinstance(body, dict) else None
+    return jsonify({"status": adjudication.set_status(g.user, document, status)})
+
+
+@bp.post("/documents/<int:did>/gold")
+def create_gold(did: int) -> ResponseReturnValue:
+    """Accept one version ({"accept": id, "also": [ids]}), merge ({"span_from": id,
+    "fields_from": id}) or write one ({"claim": {...}, "sources": [ids]})."""
+    document = access.adjudicable_document_for(g.user, did)
+    body = _json_body()
+    if not isinstance(body, dict):
+        raise InvalidInput("expected a JSON object", {"(body)": "expected a JSON object"})
+    if "accept" in body:
+        also = body.get("also") or []
+        if not isinstance(also, list):
+            raise InvalidInput("also must be a list of claim ids", {"also": "list of ids"})
+        gold = adjudication.accept(g.user, document, body["accept"], also)
+    elif "span_from" in body or "fields_from" in body:
+        gold = adjudication.merge(g.user, document, body.get("span_from"),
+                                  body.get("fields_from"))
+    elif "claim" in body:
+        gold = adjudication.decide(g.user, document, body["claim"], body.get("sources", []))
+    else:
+        raise InvalidInput("say how the gold claim is made",
+                           {"(body)": "one of accept, span_from + fields_from, claim"})
+    return jsonify(claims.claim_to_dict(gold)), 201
+
+
+@bp.post("/documents/<int:did>/gold/accept-agreed")
+def accept_agreed(did: int) -> ResponseReturnValue:
+    document = access.adjudicable_document_for(g.user, did)
+    return jsonify({"accepted": adjudication.accept_agreed(g.user, document)})
+
+
+@bp.post("/documents/<int:did>/reject")
+def reject_claims(did: int) -> ResponseReturnValue:
+    document = access.adjudicable_document_for(g.user, did)
+    body = _json_body()
+    ids = body.get("claim_ids") if isinstance(body, dict) else None
+    return jsonify({"rejected": adjudication.reject(g.user, document, ids)})

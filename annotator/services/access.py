@@ -83,6 +83,10 @@ def claim_for(user: User, claim_id: int, *, include_deleted: bool = False) -> Cl
         raise NotFound("claim not found")
     if claim.annotator_id != user.id and not sees_all_claims(user, project):
         raise NotFound("claim not found")
+    # Gold would tell annotators what the "right" answer was: only reviewers see it.
+    if claim.is_gold and not (user.is_admin
+                              or role_in(user, project) in (Role.MANAGER, Role.ADJUDICATOR)):
+        raise NotFound("claim not found")
     # A claim quotes its document: others' claims stay as hidden as the document itself.
     if claim.annotator_id != user.id and not sees_all_documents(user, project) \
             and not is_assigned(user, claim.document):
@@ -91,10 +95,33 @@ def claim_for(user: User, claim_id: int, *, include_deleted: bool = False) -> Cl
 
 
 def editable_claim_for(user: User, claim_id: int) -> Claim:
+    """A claim the user may change: their own, or a gold claim for those who adjudicate."""
     claim = claim_for(user, claim_id)
-    if claim.annotator_id != user.id:
+    if claim.is_gold:
+        if not can_adjudicate(user, claim.document.project):
+            raise Forbidden("only adjudicators and managers can change gold claims")
+    elif claim.annotator_id != user.id:
         raise Forbidden("only the claim's annotator can change it")
     return claim
+
+
+def can_adjudicate(user: User, project: Project) -> bool:
+    return user.is_admin or role_in(user, project) in (Role.MANAGER, Role.ADJUDICATOR)
+
+
+def adjudicable_document_for(user: User, document_id: int) -> Document:
+    """A document the user may adjudicate; annotators get NotFound, as for any review page."""
+    document = document_for(user, document_id)
+    if not can_adjudicate(user, document.project):
+        raise NotFound("document not found")
+    return document
+
+
+def adjudicable_project_for(user: User, project_id: int) -> Project:
+    project = project_for(user, project_id)
+    if not can_adjudicate(user, project):
+        raise Forbidden("only adjudicators and managers can review")
+    return project
 
 
 def require_admin(user: User) -> None:

@@ -62,6 +62,8 @@ def claim_to_dict(claim: Claim, *, with_deleted_at: bool = False) -> dict[str, A
         "updated_at": isoformat(claim.updated_at),
         "evidence": [evidence_to_dict(e) for e in claim.evidence],
     }
+    if claim.is_gold:
+        data["sources"] = list(claim.source_claim_ids or [])
     if with_deleted_at and claim.deleted_at is not None:
         data["deleted_at"] = isoformat(claim.deleted_at)
     return data
@@ -239,18 +241,25 @@ def list_claims(user: User, document: Document) -> list[Claim]:
     )
     if not access.sees_all_claims(user, project):
         query = query.where(Claim.annotator_id == user.id)
+    if not access.can_adjudicate(user, project):
+        query = query.where(Claim.is_gold.is_(False))
     return list(db.session.execute(query).scalars())
 
 
-def create_claim(user: User, document: Document, payload: Any) -> Claim:
-    """Store a new claim by `user`; InvalidInput (naming each bad field) stores nothing."""
+def create_claim(user: User, document: Document, payload: Any, *,
+                 sources: list[int] | None = None) -> Claim:
+    """Store a new claim by `user`; InvalidInput (naming each bad field) stores nothing.
+
+    With `sources` the claim is a gold claim decided from those annotators' claims.
+    """
     data = _schema_checked(payload, required=("start", "end", "text", "stance"))
     project = db.session.get(Project, document.project_id)
     _checked(project, document, data)
     unknown = _unknown_evidence_ids(None, data.get("evidence") or [])
     if unknown:
         raise InvalidInput("a new claim has no evidence items yet", unknown)
-    claim = Claim(document=document, annotator_id=user.id, start=0, end=1, text="", stance="")
+    claim = Claim(document=document, annotator_id=user.id, start=0, end=1, text="", stance="",
+                  is_gold=sources is not None, source_claim_ids=sources)
     _apply(claim, project, data)
     db.session.add(claim)
     changes = _apply_evidence(claim, data.get("evidence") or [])

@@ -1,0 +1,255 @@
+"""Adjudication: settle the annotators' disagreements on a document into gold claims.
+
+A gold claim is a Claim with is_gold set, made by the adjudicator, whose `source_claim_ids`
+name the annotators' claims it was decided from; its creation (and every later change) is
+an audit event. An annotator's claim an adjudicator leaves out is marked `rejected`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import selectinload
+
+from ..agreement.alignment import align, differences
+from ..agreement.report import agreement_report
+from ..db import db
+from ..models import (
+    Assignment,
+    AssignmentStatus,
+    AuditEvent,
+    Claim,
+    Document,
+    Project,
+    Review,
+    ReviewStatus,
+    User,
+)
+from . import claims as claims_service
+from .errors import InvalidInput
+from .exporting import iter_records
+
+COPIED_FIELDS = ("actor", "actor_mention", "stance", "verdict", "note", "evidence")
+
+
+def _live_claims(document: Document, *, gold: bool) -> list[Claim]:
+    return list(db.session.execute(
+        select(Claim)
+        .where(Claim.document_id == document.id, Claim.deleted_at.is_(None),
+               Claim.is_gold.is_(gold))
+        .options(selectinload(Claim.evidence), selectinload(Claim.actor),
+                 selectinload(Claim.annotator))
+        .order_by(Claim.start, Claim.end, Claim.id)
+    ).scalars())
+
+
+def coders(document: Document) -> list[str]:
+    """The document's annotators: everyone assigned to it (skips excluded) or with a claim."""
+    assigned = db.session.execute(
+        select(User.username).join(Assignment, Assignment.user_id == User.id)
+        .where(Assignment.document_id == document.id,
+               Assignment.status != AssignmentStatus.SKIPPED.value)
+    ).scalars()
+    with_claims = {c.annotator.username for c in _live_claims(document, gold=False)}
+    return sorted(set(assigned) | with_claims)
+
+
+def review_status(document: Document) -> str:
+    """"done" when the gold is settled, "open" while being decided, "none" before."""
+    status = db.session.execute(
+        select(Review.status).where(Review.document_id == document.id)
+    ).scalar_one_or_none()
+    return status or "none"
+
+
+def review(document: Document) -> dict[str, Any]:
+    """The document's units: each annotator's version, what differs, and what was decided."""
+    names = coders(document)
+    annotator_claims = _live_claims(document, gold=False)
+    by_coder: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    rejected: set[int] = set()
+    for claim in annotator_claims:
+        by_coder.setdefault(claim.annotator.username, []).append(
+            claims_service.claim_to_dict(claim))
+        if claim.rejected:
+            rejected.add(claim.id)
+    gold = _live_claims(document, gold=True)
+    decided_by_gold: dict[int, int] = {}
+    for claim in gold:
+        for source in claim.source_claim_ids or []:
+            decided_by_gold.setdefault(source, claim.id)
+    units = []
+    for unit in align(by_coder):
+        versions = {coder: by_coder[coder][index] for coder, index in unit.items()}
+        ids = [claim["id"] for claim in versions.values()]
+        found = differences(versions, names)
+        gold_ids = sorted({decided_by_gold[i] for i in ids if i in decided_by_gold})
+        units.append({
+            "claims": versions,
+            "claim_ids": ids,
+            "differences": found,
+            "agreed": not found,
+            "gold_ids": gold_ids,
+            "rejected": [i for i in ids if i in rejected],
+            "decided": all(i in decided_by_gold or i in rejected for i in ids),
+        })
+    return {
+        "document_id": document.id,
+        "coders": names,
+        "status": review_status(document),
+        "units": units,
+        "gold": [claims_service.claim_to_dict(c) for c in gold],
+        "open_units": sum(1 for u in units if not u["decided"]),
+    }
+
+
+def _source(document: Document, claim_id: Any, field: str) -> Claim:
+    claim = db.session.get(Claim, claim_id) if isinstance(claim_id, int) else None
+    if claim is None or claim.document_id != document.id or claim.is_gold \
+            or claim.deleted_at is not None:
+        raise InvalidInput("not an annotator's claim on this document",
+                           {field: f"{claim_id!r} is not a live annotator claim of this document"})
+    return claim
+
+
+def _payload(claim: Claim) -> dict[str, Any]:
+    data = claims_service.claim_to_dict(claim)
+    payload = {field: data[field] for field in ("start", "end", "text", *COPIED_FIELDS)}
+    payload["evidence"] = [{k: v for k, v in e.items() if k != "id"} for e in data["evidence"]]
+    return payload
+
+
+def _opened(document: Document, user: User) -> None:
+    row = db.session.execute(
+        select(Review).where(Review.document_id == document.id)
+    ).scalar_one_or_none()
+    if row is None:
+        db.session.add(Review(document_id=document.id, status=ReviewStatus.OPEN.value,
+                              decided_by_id=user.id))
+
+
+def accept(user: User, document: Document, claim_id: Any,
+           also: list[Any] | None = None) -> Claim:
+    """Gold = a copy of one annotator's claim; `also` names other claims it settles."""
+    source = _source(document, claim_id, "claim_id")
+    others = [_source(document, other, "also").id for other in also or []]
+    _opened(document, user)
+    return claims_service.create_claim(user, document, _payload(source),
+                                       sources=[source.id, *others])
+
+
+def merge(user: User, document: Document, span_from: Any, fields_from: Any) -> Claim:
+    """Gold = the span of one annotator's claim with the labels of another's."""
+    span_claim = _source(document, span_from, "span_from")
+    field_claim = _source(document, fields_from, "fields_from")
+    payload = _payload(field_claim)
+    payload.update(start=span_claim.start, end=span_claim.end, text=span_claim.text)
+    _opened(document, user)
+    return claims_service.create_claim(user, document, payload,
+                                       sources=sorted({span_claim.id, field_claim.id}))
+
+
+def decide(user: User, document: Document, payload: Any, sources: Any) -> Claim:
+    """Gold = a claim the adjudicator wrote (e.g. edited from a version), with its sources."""
+    if not isinstance(sources, list):
+        raise InvalidInput("sources must be a list of claim ids", {"sources": "list of ids"})
+    ids = [_source(document, source, "sources").id for source in sources]
+    _opened(document, user)
+    return claims_service.create_claim(user, document, payload, sources=ids)
+
+
+def reject(user: User, document: Document, claim_ids: Any) -> int:
+    """Leave these annotators' claims out of the gold set; returns how many were marked."""
+    if not isinstance(claim_ids, list) or not claim_ids:
+        raise InvalidInput("name the claims to reject", {"claim_ids": "a non-empty list"})
+    found = [_source(document, claim_id, "claim_ids") for claim_id in claim_ids]
+    _opened(document, user)
+    for claim in found:
+        if not claim.rejected:
+            claim.rejected = True
+            db.session.add(AuditEvent(user_id=user.id, project_id=document.project_id,
+                                      action="reject", entity="claim", entity_id=claim.id,
+                                      claim_id=claim.id, before={"rejected": False},
+                                      after={"rejected": True}))
+    db.session.commit()
+    return len(found)
+
+
+def accept_agreed(user: User, document: Document) -> int:
+    """Accept every undecided unit on which all annotators agree exactly; returns how many."""
+    accepted = 0
+    for unit in review(document)["units"]:
+        if unit["agreed"] and not unit["decided"]:
+            first, *rest = unit["claim_ids"]
+            accept(user, document, first, rest)
+            accepted += 1
+    return accepted
+
+
+def set_status(user: User, document: Document, status: str) -> str:
+    """Settle the document's gold ("done") or reopen it ("open")."""
+    if status not in (ReviewStatus.OPEN.value, ReviewStatus.DONE.value):
+        raise InvalidInput("unknown review status", {"status": "must be 'open' or 'done'"})
+    row = db.session.execute(
+        select(Review).where(Review.document_id == document.id)
+    ).scalar_one_or_none()
+    before = row.status if row else "none"
+    if row is None:
+        row = Review(document_id=document.id)
+        db.session.add(row)
+    row.status = status
+    row.decided_by_id = user.id
+    db.session.flush()
+    db.session.add(AuditEvent(user_id=user.id, project_id=document.project_id,
+                              action="review", entity="document", entity_id=document.id,
+                              before={"status": before}, after={"status": status}))
+    db.session.commit()
+    return status
+
+
+def _ready_ids(project: Project) -> set[int]:
+    """Documents whose assigned annotators (at least k of them) have all finished."""
+    rows = db.session.execute(
+        select(Assignment.document_id,
+               func.count(Assignment.id),
+               func.sum(case((Assignment.status == AssignmentStatus.DONE.value, 1), else_=0)))
+        .join(Document)
+        .where(Document.project_id == project.id,
+               Assignment.status != AssignmentStatus.SKIPPED.value)
+        .group_by(Assignment.document_id)
+    ).all()
+    k = max(1, project.annotators_per_document)
+    return {document_id for document_id, assigned, done in rows
+            if assigned >= k and (done or 0) == assigned}
+
+
+def review_queue(project: Project, *, status: str | None = None,
+                 min_disagreement: float | None = None) -> list[dict[str, Any]]:
+    """Documents ready for review, most disagreed first, each with its review status.
+
+    `status` filters by review status ("none", "open", "done"); `min_disagreement` keeps
+    documents at least that disagreed (0 to 1, as in the agreement report).
+    """
+    ready = _ready_ids(project)
+    statuses = dict(db.session.execute(
+        select(Review.document_id, Review.status).join(Document)
+        .where(Document.project_id == project.id)
+    ).all())
+
+    def ready_records() -> Iterator[dict[str, Any]]:
+        for record in iter_records(project):
+            if record["document_id"] in ready:
+                yield record
+
+    report = agreement_report(ready_records(), include_unfinished=True, top=None)
+    queue = []
+    for row in report["documents"]:
+        row_status = statuses.get(row["document_id"], "none")
+        if status and row_status != status:
+            continue
+        if min_disagreement is not None and row["disagreement"] < min_disagreement:
+            continue
+        queue.append({**row, "review_status": row_status})
+    return queue
