@@ -180,11 +180,20 @@ def import_command(project: str, files: tuple[str, ...]) -> None:
 @click.argument("project")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, allow_dash=True),
               help="Output file, or - for standard output.")
-def export_command(project: str, out: str) -> None:
+@click.option("--claims", "claim_set", type=click.Choice(exporting.CLAIM_SETS), default="all",
+              show_default=True,
+              help="gold: adjudicated claims only; annotators: their own claims only; all: both.")
+def export_command(project: str, out: str, claim_set: str) -> None:
     """Export PROJECT as document-level JSONL (schemas/export-record.schema.json)."""
     target = _project(project)
+    if claim_set == "gold":
+        missing = exporting.documents_without_gold(target)
+        if missing:
+            shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
+            click.echo(f"warning: {len(missing)} document(s) have no settled gold yet "
+                       f"(exported with review_status, claims so far): {shown}", err=True)
     if out == "-":
-        count = exporting.export_jsonl(target, sys.stdout)
+        count = exporting.export_jsonl(target, sys.stdout, claim_set)
     else:
         # Write beside the target and rename: an interrupted export leaves no half file.
         directory = os.path.dirname(os.path.abspath(out))
@@ -194,7 +203,7 @@ def export_command(project: str, out: str) -> None:
             raise click.ClickException(f"cannot write {out}: {exc.strerror}") from None
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-                count = exporting.export_jsonl(target, fh)
+                count = exporting.export_jsonl(target, fh, claim_set)
             os.replace(tmp, out)
         except BaseException:
             os.unlink(tmp)

@@ -149,11 +149,16 @@ def _document() -> dict[str, Any]:
                                    **_errors(400, 401, 404, 422)}}},
         "/projects/{pid}/export.jsonl": {"get": {
             "summary": "Document-level JSONL export (managers), streamed",
-            "parameters": [pid],
-            "responses": {"200": {"description": "One ExportRecord per line",
+            "parameters": [pid, {"name": "claims", "in": "query",
+                                 "schema": {"enum": ["all", "gold", "annotators"]},
+                                 "description": "Which claims: adjudicated gold, the "
+                                                "annotators' own, or both (default)."}],
+            "responses": {"200": {"description": "One ExportRecord per line; with claims=gold "
+                                                 "the X-Documents-Without-Gold header counts "
+                                                 "documents whose gold is not settled",
                                   "content": {"application/x-ndjson": {
                                       "schema": _ref("ExportRecord")}}},
-                          **_errors(401, 403, 404)}}},
+                          **_errors(401, 403, 404, 422)}}},
         "/documents/{did}": {"get": {
             "summary": "A document with its text", "parameters": [did],
             "responses": {"200": _json(_ref("Document"), "The document"),

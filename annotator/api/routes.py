@@ -145,11 +145,17 @@ def add_actor(pid: int) -> ResponseReturnValue:
 @bp.get("/projects/<int:pid>/export.jsonl")
 def export(pid: int) -> ResponseReturnValue:
     project = access.managed_project_for(g.user, pid)
-    return Response(
-        stream_with_context(exporting.stream_jsonl(project)),
-        mimetype="application/x-ndjson",
-        headers={"Content-Disposition": f'attachment; filename="project-{project.id}.jsonl"'},
-    )
+    claim_set = request.args.get("claims", "all")
+    if claim_set not in exporting.CLAIM_SETS:
+        raise InvalidInput("unknown claim set",
+                           {"claims": f"one of {', '.join(exporting.CLAIM_SETS)}"})
+    headers = {"Content-Disposition":
+               f'attachment; filename="project-{project.id}-{claim_set}.jsonl"'}
+    if claim_set == "gold":
+        # Said up front: a streamed body cannot report at its end.
+        headers["X-Documents-Without-Gold"] = str(len(exporting.documents_without_gold(project)))
+    return Response(stream_with_context(exporting.stream_jsonl(project, claim_set)),
+                    mimetype="application/x-ndjson", headers=headers)
 
 
 @bp.get("/documents/<int:did>")

@@ -1,0 +1,190 @@
+"""Gold claims through the API: accept, merge, write, reject, accept all agreed, review
+status, provenance in the history, who may see and change gold, and the gold export."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from sqlalchemy import select
+
+from annotator.db import db
+from annotator.models import AuditEvent, Claim, Review
+from annotator.services import claims, documents, exporting, projects, users
+from tests.conftest import SAMPLE_TEXT, span
+
+HELICOPTER = "a helicopter was shot down"
+NO_AIRCRAFT = "no aircraft was lost"
+VIDEO = "Amaq’s video shows machine-gun fire"
+
+
+def _claim(username: str, document, needle: str, **fields) -> int:
+    start, end = span(SAMPLE_TEXT, needle)
+    return claims.create_claim(users.by_username(username), document,
+                               {"start": start, "end": end, "text": needle,
+                                "stance": "asserts", **fields}).id
+
+
+@pytest.fixture
+def two_versions(document, make_user):
+    projects.add_member(document.project, make_user("judy"), "adjudicator")
+    ids = {
+        "agreed": [_claim(name, document, NO_AIRCRAFT, stance="denies")
+                   for name in ("alice", "bob")],
+        "alice": _claim("alice", document, HELICOPTER, stance="asserts", verdict="refuted"),
+        "bob": _claim("bob", document, "said " + HELICOPTER, stance="questions"),
+        "lonely": _claim("alice", document, VIDEO),
+    }
+    for name in ("alice", "bob"):
+        documents.set_status(document, users.by_username(name), "done")
+    return ids
+
+
+def _gold(client, document, headers, body):
+    return client.post(f"/api/v1/documents/{document.id}/gold", json=body, headers=headers)
+
+
+def _stored(claim_id: int) -> Claim:
+    db.session.rollback()
+    return db.session.get(Claim, claim_id)
+
+
+def test_accept_copies_a_version_and_records_its_sources(client, document, two_versions,
+                                                         token_for):
+    judy = token_for("judy")
+    response = _gold(client, document, judy, {"accept": two_versions["agreed"][1],
+                                              "also": [two_versions["agreed"][0]]})
+    assert response.status_code == 201, response.get_json()
+    gold = response.get_json()
+    assert gold["is_gold"] and gold["annotator"] == "judy"
+    assert sorted(gold["sources"]) == sorted(two_versions["agreed"])
+    assert gold["text"] == NO_AIRCRAFT and gold["stance"] == "denies"
+    event = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.entity_id == gold["id"], AuditEvent.action == "create")).one()
+    assert event.user_id == users.by_username("judy").id
+    assert sorted(event.after["sources"]) == sorted(two_versions["agreed"])
+
+
+def test_merge_takes_the_span_from_one_and_the_labels_from_another(client, document,
+                                                                     two_versions, token_for):
+    response = _gold(client, document, token_for("judy"),
+                     {"span_from": two_versions["alice"], "fields_from": two_versions["bob"]})
+    assert response.status_code == 201, response.get_json()
+    gold = response.get_json()
+    assert (gold["text"], gold["stance"], gold["verdict"]) == (HELICOPTER, "questions", None)
+    assert sorted(gold["sources"]) == sorted([two_versions["alice"], two_versions["bob"]])
+
+
+def test_written_gold_is_validated_like_any_claim(client, document, two_versions, token_for):
+    start, end = span(SAMPLE_TEXT, HELICOPTER)
+    bad = _gold(client, document, token_for("judy"), {
+        "claim": {"start": start, "end": end, "text": HELICOPTER, "stance": "agrees"},
+        "sources": [two_versions["alice"]]})
+    assert bad.status_code == 422 and "stance" in bad.get_json()["fields"]
+    good = _gold(client, document, token_for("judy"), {
+        "claim": {"start": start, "end": end, "text": HELICOPTER, "stance": "denies"},
+        "sources": [two_versions["alice"], two_versions["bob"]]})
+    assert good.status_code == 201
+    db.session.rollback()
+    assert db.session.scalars(select(Claim).where(Claim.is_gold.is_(True))).all() \
+        == [db.session.get(Claim, good.get_json()["id"])]
+
+
+def test_sources_must_be_annotator_claims_of_the_document(client, document, two_versions,
+                                                          token_for):
+    gold = _gold(client, document, token_for("judy"), {"accept": two_versions["lonely"]})
+    again = _gold(client, document, token_for("judy"), {"accept": gold.get_json()["id"]})
+    assert again.status_code == 422 and "claim_id" in again.get_json()["fields"]
+    missing = _gold(client, document, token_for("judy"), {"accept": 999999})
+    assert missing.status_code == 422
+
+
+def test_reject_and_accept_agreed_decide_every_unit(client, document, two_versions,
+                                                    token_for):
+    judy = token_for("judy")
+    url = f"/api/v1/documents/{document.id}"
+    assert client.post(url + "/reject", json={"claim_ids": [two_versions["lonely"]]},
+                       headers=judy).get_json() == {"rejected": 1}
+    assert client.post(url + "/gold/accept-agreed", headers=judy).get_json() == {"accepted": 1}
+    assert client.post(url + "/gold/accept-agreed", headers=judy).get_json() == {"accepted": 0}
+    _gold(client, document, judy, {"accept": two_versions["bob"], "also": [two_versions["alice"]]})
+
+    review = client.get(url + "/review", headers=judy).get_json()
+    assert review["open_units"] == 0 and all(u["decided"] for u in review["units"])
+    assert _stored(two_versions["lonely"]).rejected
+
+
+def test_review_status_done_and_reopened(client, document, two_versions, token_for):
+    url = f"/api/v1/documents/{document.id}/review"
+    judy = token_for("judy")
+    assert client.put(url, json={"status": "done"}, headers=judy).get_json() == {"status": "done"}
+    assert client.get(url, headers=judy).get_json()["status"] == "done"
+    assert client.put(url, json={"status": "open"}, headers=judy).status_code == 200
+    assert client.put(url, json={"status": "final"}, headers=judy).status_code == 422
+    db.session.rollback()
+    assert db.session.scalars(select(Review.status)).one() == "open"
+
+
+def test_gold_is_edited_by_adjudicators_and_hidden_from_annotators(client, document,
+                                                                   two_versions, token_for):
+    gold = _gold(client, document, token_for("judy"), {"accept": two_versions["alice"]}).get_json()
+    url = f"/api/v1/claims/{gold['id']}"
+    assert client.patch(url, json={"version": gold["version"], "stance": "denies"},
+                        headers=token_for("alice")).status_code == 404
+    assert client.get(url, headers=token_for("alice")).status_code == 404
+    listed = client.get(f"/api/v1/documents/{document.id}/claims",
+                        headers=token_for("alice")).get_json()
+    assert gold["id"] not in [c["id"] for c in listed]
+    edited = client.patch(url, json={"version": gold["version"], "stance": "denies"},
+                          headers=token_for("maria"))
+    assert edited.status_code == 200 and edited.get_json()["stance"] == "denies"
+    assert client.delete(url, headers=token_for("judy")).status_code == 204
+
+
+def test_annotators_cannot_reach_review(client, document, two_versions, token_for):
+    alice = token_for("alice")
+    assert client.get(f"/api/v1/documents/{document.id}/review", headers=alice).status_code == 404
+    assert _gold(client, document, alice, {"accept": two_versions["alice"]}).status_code == 404
+    assert client.get(f"/api/v1/projects/{document.project_id}/review-queue",
+                      headers=alice).status_code == 403
+    db.session.rollback()
+    assert db.session.scalars(select(Claim).where(Claim.is_gold.is_(True))).all() == []
+
+
+def test_review_queue_lists_finished_documents_most_disagreed_first(client, document,
+                                                                     two_versions, token_for):
+    queue = client.get(f"/api/v1/projects/{document.project_id}/review-queue",
+                       headers=token_for("judy")).get_json()
+    assert [row["document_id"] for row in queue] == [document.id]  # the second is not done
+    assert queue[0]["review_status"] == "none" and queue[0]["disagreement"] > 0
+    filtered = client.get(f"/api/v1/projects/{document.project_id}/review-queue?status=done",
+                          headers=token_for("judy")).get_json()
+    assert filtered == []
+
+
+def test_gold_export_reports_documents_without_gold(client, document, two_versions,
+                                                    token_for, app):
+    judy = token_for("judy")
+    _gold(client, document, judy, {"accept": two_versions["alice"]})
+    client.put(f"/api/v1/documents/{document.id}/review", json={"status": "done"}, headers=judy)
+
+    response = client.get(f"/api/v1/projects/{document.project_id}/export.jsonl?claims=gold",
+                          headers=token_for("maria"))
+    records = [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
+    assert response.headers["X-Documents-Without-Gold"] == "1"
+    assert [r["review_status"] for r in records] == ["done", "none"]
+    assert [c["is_gold"] for c in records[0]["claims"]] == [True]
+    assert records[1]["claims"] == []  # reported by its status, not dropped
+
+    annotators_only = io.StringIO()
+    exporting.export_jsonl(document.project, annotators_only, "annotators")
+    first = json.loads(annotators_only.getvalue().splitlines()[0])
+    assert not any(c["is_gold"] for c in first["claims"]) and len(first["claims"]) == 5
+
+    result = app.test_cli_runner().invoke(args=["export", document.project.name, "--out", "-",
+                                                "--claims", "gold"])
+    assert result.exit_code == 0
+    assert "1 document(s) have no settled gold" in result.output
+    assert client.get(f"/api/v1/projects/{document.project_id}/export.jsonl?claims=x",
+                      headers=token_for("maria")).status_code == 422
