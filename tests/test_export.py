@@ -188,3 +188,16 @@ def test_http_download_streams_the_same_lines(client, annotated, token_for):
     assert response.mimetype == "application/x-ndjson"
     assert "attachment" in response.headers["Content-Disposition"]
     assert response.get_data(as_text=True) == expected
+
+
+def test_validate_record_refuses_what_the_schema_refuses(app):
+    from annotator.services.exporting import validate_record
+
+    record = {"id": "d", "document_id": 1, "project": "p", "title": "", "text": "abc",
+              "text_sha256": "0" * 64, "meta": {}, "scheme_version": 1, "claims": []}
+    validate_record(record)
+    broken = {**record, "claims": [{"id": 1, "start": 0, "end": 1, "text": "a"}]}
+    with pytest.raises(ExportRecordError, match="stance"):
+        validate_record(broken)
+    with pytest.raises(ExportRecordError):
+        validate_record({**record, "review_status": "finished"})

@@ -33,22 +33,37 @@ def evidence_to_dict(evidence: Evidence) -> dict[str, Any]:
     return data
 
 
-def claim_to_dict(claim: Claim, *, with_deleted_at: bool = False) -> dict[str, Any]:
-    """The claim as the API and the exports show it (claim.schema.json)."""
+def claim_to_dict(
+    claim: Claim,
+    *,
+    with_deleted_at: bool = False,
+    related: tuple[str, str | None, str, list[Any]] | None = None,
+) -> dict[str, Any]:
+    """The claim as the API and the exports show it (claim.schema.json).
+
+    `claim` may also be a plain row with the claim table's columns; `related` then gives
+    what the ORM relationships would: (annotator username, actor name or None, the
+    document's text, the live evidence rows in position order). The export uses that to
+    skip building ORM objects for every claim.
+    """
+    if related is None:
+        related = (claim.annotator.username, claim.actor.name if claim.actor else None,
+                   claim.document.text, claim.evidence)
+    annotator, actor, document_text, evidence = related
     data = {
         "id": claim.id,
         "version": claim.version,
         "document_id": claim.document_id,
-        "annotator": claim.annotator.username,
+        "annotator": annotator,
         "start": claim.start,
         "end": claim.end,
         "text": claim.text,
-        "actor": claim.actor.name if claim.actor else None,
+        "actor": actor,
         "actor_mention": (
             {
                 "start": claim.actor_start,
                 "end": claim.actor_end,
-                "text": claim.document.text[claim.actor_start : claim.actor_end],
+                "text": document_text[claim.actor_start : claim.actor_end],
             }
             if claim.actor_start is not None
             else None
@@ -60,7 +75,7 @@ def claim_to_dict(claim: Claim, *, with_deleted_at: bool = False) -> dict[str, A
         "is_gold": claim.is_gold,
         "created_at": isoformat(claim.created_at),
         "updated_at": isoformat(claim.updated_at),
-        "evidence": [evidence_to_dict(e) for e in claim.evidence],
+        "evidence": [evidence_to_dict(e) for e in evidence],
     }
     if claim.is_gold:
         data["sources"] = list(claim.source_claim_ids or [])
