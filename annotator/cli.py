@@ -134,8 +134,15 @@ def agreement_command(project: str | None, from_jsonl: str | None, as_json: bool
     if (project is None) == (from_jsonl is None):
         raise click.UsageError("give either PROJECT or --from-jsonl FILE")
     if from_jsonl:
-        report = agreement_report(_jsonl_records(from_jsonl),
-                                  include_unfinished=include_unfinished)
+        where = [0]  # the line being read: the report reads one record at a time
+        try:
+            report = agreement_report(_jsonl_records(from_jsonl, where),
+                                      include_unfinished=include_unfinished)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            problem = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise click.ClickException(
+                f"{from_jsonl}: line {where[0]}: not a usable export record: {problem}"
+            ) from None
     else:
         report = agreement.project_report(_project(project),
                                           include_unfinished=include_unfinished)
@@ -145,9 +152,12 @@ def agreement_command(project: str | None, from_jsonl: str | None, as_json: bool
         click.echo(format_report(report))
 
 
-def _jsonl_records(path: str) -> Iterator[dict]:
+def _jsonl_records(path: str, where: list[int] | None = None) -> Iterator[dict]:
+    """The file's records; ``where[0]`` is kept at the number of the line last read."""
+    where = where if where is not None else [0]
     with open(path, encoding="utf-8-sig") as fh:
         for number, line in enumerate(fh, start=1):
+            where[0] = number
             if not line.strip():
                 continue
             try:
@@ -166,7 +176,8 @@ def import_command(project: str, files: tuple[str, ...]) -> None:
     failed = 0
     for path in files:
         try:
-            count = documents.import_file(target, Path(path).name, Path(path).read_bytes())
+            with open(path, "rb") as fh:
+                count = documents.import_file(target, Path(path).name, fh)
         except ServiceError as exc:
             failed += 1
             click.echo(f"error: {exc.message}", err=True)

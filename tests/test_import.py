@@ -251,3 +251,28 @@ def test_project_page_import_needs_the_csrf_token(client, auth, project):
                            token=False)
     assert response.status_code == 400
     assert doc_count() == 0
+
+
+def test_every_bad_line_of_a_large_file_is_reported_and_nothing_is_stored(project):
+    from annotator.services.documents import BATCH
+
+    lines = [json.dumps({"id": f"n{i}", "text": f"Report {i}."}) for i in range(BATCH * 2 + 5)]
+    lines[3] = "{broken"
+    lines[BATCH + 10] = json.dumps({"id": "n0", "text": "duplicate of the first"})
+    with pytest.raises(DocumentImportError) as caught:
+        documents.import_file(project, "big.jsonl", ("\n".join(lines) + "\n").encode())
+    reported = [line for line, _ in caught.value.errors]
+    assert reported == [4, BATCH + 11]
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Document)) == 0
+
+
+def test_import_reads_a_file_object_line_by_line(project, tmp_path):
+    path = tmp_path / "docs.jsonl"
+    path.write_text("".join(json.dumps({"id": f"f{i}", "text": f"Text {i}."}) + "\r\n"
+                            for i in range(3)), encoding="utf-8-sig")
+    with open(path, "rb") as fh:
+        assert documents.import_file(project, path.name, fh) == 3
+    db.session.rollback()
+    assert [d.external_id for d in db.session.scalars(
+        select(Document).order_by(Document.position))] == ["f0", "f1", "f2"]

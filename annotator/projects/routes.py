@@ -60,7 +60,7 @@ def detail(pid: int) -> ResponseReturnValue:
             imported, failed = 0, []
             for upload in form.files.data:
                 try:
-                    imported += documents.import_file(project, upload.filename, upload.read())
+                    imported += documents.import_file(project, upload.filename, upload.stream)
                 except InvalidInput as exc:
                     failed.append(exc.message)
             if imported:

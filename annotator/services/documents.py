@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import func, insert, select
 
@@ -83,113 +85,129 @@ def parse_txt(filename: str, raw: bytes) -> list[ParsedDocument]:
     return [ParsedDocument(1, stem, title.strip()[:TITLE_LENGTH], text, {"source_file": filename})]
 
 
-def parse_jsonl(filename: str, raw: bytes) -> list[ParsedDocument]:
-    """Each non-blank line is {"text", "title"?, "id"?, "meta"?}; all lines are checked first."""
-    errors: list[tuple[int, str]] = []
-    parsed: list[ParsedDocument] = []
+MAX_REPORTED_ERRORS = 1000
+BATCH = 2000
+
+
+def parse_jsonl(
+    filename: str, lines: Iterable[bytes], errors: list[tuple[int, str]]
+) -> Iterator[ParsedDocument]:
+    """Yield each good line's document; append (line number, message) to `errors` for bad ones.
+
+    Each non-blank line is {"text", "title"?, "id"?, "meta"?}. Lines are read one at a time,
+    so memory does not grow with the file; every line is checked even after an error, so
+    one import reports every bad line (the first MAX_REPORTED_ERRORS of them).
+    """
     seen: dict[str, int] = {}
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
     stem = PurePath(filename).stem
-    for number, line_bytes in enumerate(raw.split(b"\n"), start=1):
-        line_bytes = line_bytes.rstrip(b"\r")
+
+    def bad(number: int, message: str) -> None:
+        if len(errors) < MAX_REPORTED_ERRORS:
+            errors.append((number, message))
+
+    for number, line_bytes in enumerate(lines, start=1):
+        if number == 1 and line_bytes.startswith(b"\xef\xbb\xbf"):
+            line_bytes = line_bytes[3:]
+        line_bytes = line_bytes.rstrip(b"\r\n")
         if not line_bytes.strip():
             continue
         try:
             record = json.loads(line_bytes.decode("utf-8"))
         except UnicodeDecodeError as exc:
-            errors.append((number, f"not UTF-8 (byte {exc.start} of the line)"))
+            bad(number, f"not UTF-8 (byte {exc.start} of the line)")
             continue
         except json.JSONDecodeError as exc:
-            errors.append((number, f"invalid JSON: {exc.msg} at column {exc.colno}"))
+            bad(number, f"invalid JSON: {exc.msg} at column {exc.colno}")
             continue
         if not isinstance(record, dict):
-            errors.append((number, "expected a JSON object"))
+            bad(number, "expected a JSON object")
             continue
         problems = field_errors("import-record.schema.json", record)
         if problems:
-            errors.append((number, "; ".join(f"{k}: {v}" for k, v in problems.items())))
+            bad(number, "; ".join(f"{k}: {v}" for k, v in problems.items()))
             continue
         text = record["text"]
         problem = _text_problem(text)
         if problem:
-            errors.append((number, problem))
+            bad(number, problem)
             continue
         external_id = str(record["id"]) if "id" in record else f"{stem}:{number}"
         if external_id in seen:
-            first = seen[external_id]
-            errors.append((number, f"duplicate id '{external_id}' (first on line {first})"))
+            bad(number, f"duplicate id '{external_id}' (first on line {seen[external_id]})")
             continue
         seen[external_id] = number
         title = record.get("title") or _default_title(text)
-        parsed.append(ParsedDocument(number, external_id, title, text, record.get("meta") or {}))
-    if errors:
-        raise DocumentImportError(filename, errors)
-    if not parsed:
-        raise DocumentImportError(filename, [(1, "the file holds no documents")])
-    return parsed
+        yield ParsedDocument(number, external_id, title, text, record.get("meta") or {})
 
 
-def parse_file(filename: str, raw: bytes) -> list[ParsedDocument]:
-    suffix = PurePath(filename).suffix.lower()
-    if suffix == ".txt":
-        return parse_txt(filename, raw)
-    if suffix in (".jsonl", ".ndjson"):
-        return parse_jsonl(filename, raw)
-    raise InvalidInput(
-        f"{filename}: unsupported file type", {"file": "expected a .txt or .jsonl file"}
-    )
-
-
-def import_file(project: Project, filename: str, raw: bytes) -> int:
+def import_file(project: Project, filename: str, source: bytes | BinaryIO) -> int:
     """Import one file into the project, all or nothing; return how many documents were stored.
 
-    A document whose id is already in the project is an error: the file is refused with the
-    line number, so importing the same file twice never duplicates documents.
+    `source` is the file's bytes or a binary file object; a JSONL file is read line by line
+    and stored in batches inside one transaction, rolled back if any line is bad, so memory
+    does not grow with the file and nothing of a bad file is stored. A document whose id is
+    already in the project is an error on its line (importing a file twice never duplicates
+    documents). Raises DocumentImportError (every bad line by number) or InvalidInput.
     """
-    parsed = parse_file(filename, raw)
-    ids = [doc.external_id for doc in parsed]
-    existing: set[str] = set()
-    for chunk_start in range(0, len(ids), 1000):
-        existing.update(
-            db.session.execute(
-                select(Document.external_id).where(
-                    Document.project_id == project.id,
-                    Document.external_id.in_(ids[chunk_start : chunk_start + 1000]),
-                )
-            ).scalars()
+    suffix = PurePath(filename).suffix.lower()
+    stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    errors: list[tuple[int, str]] = []
+    if suffix == ".txt":
+        parsed: Iterable[ParsedDocument] = parse_txt(filename, stream.read())
+    elif suffix in (".jsonl", ".ndjson"):
+        parsed = parse_jsonl(filename, stream, errors)
+    else:
+        raise InvalidInput(
+            f"{filename}: unsupported file type", {"file": "expected a .txt or .jsonl file"}
         )
-    clashes = [(doc.line, f"id '{doc.external_id}' is already in the project")
-               for doc in parsed if doc.external_id in existing]
-    if clashes:
-        raise DocumentImportError(filename, clashes)
     position = db.session.execute(
         select(func.coalesce(func.max(Document.position), 0)).where(
             Document.project_id == project.id
         )
     ).scalar_one()
-    now = utcnow()
-    rows = [
-        {
-            "project_id": project.id,
-            "external_id": doc.external_id,
-            "title": doc.title[:TITLE_LENGTH],
-            "text": doc.text,
-            "text_sha256": sha256(doc.text),
-            "meta": doc.meta,
-            "position": position + offset,
-            "created_at": now,
-        }
-        for offset, doc in enumerate(parsed, start=1)
-    ]
+    stored = 0
     try:
-        for chunk_start in range(0, len(rows), 2000):
-            db.session.execute(insert(Document), rows[chunk_start : chunk_start + 2000])
+        for batch in _chunks(parsed, BATCH):
+            ids = [doc.external_id for doc in batch]
+            existing = set(db.session.execute(
+                select(Document.external_id).where(
+                    Document.project_id == project.id, Document.external_id.in_(ids))
+            ).scalars())
+            for doc in batch:
+                if doc.external_id in existing and len(errors) < MAX_REPORTED_ERRORS:
+                    errors.append((doc.line, f"id '{doc.external_id}' is already in the project"))
+            if errors:
+                continue  # keep checking the rest, store nothing more
+            now = utcnow()
+            db.session.execute(insert(Document), [
+                {"project_id": project.id, "external_id": doc.external_id,
+                 "title": doc.title[:TITLE_LENGTH], "text": doc.text,
+                 "text_sha256": sha256(doc.text), "meta": doc.meta,
+                 "position": position + stored + offset, "created_at": now}
+                for offset, doc in enumerate(batch, start=1)
+            ])
+            stored += len(batch)
+        if not errors and not stored:
+            errors.append((1, "the file holds no documents"))
+        if errors:
+            db.session.rollback()
+            raise DocumentImportError(filename, sorted(errors))
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
-    return len(rows)
+    return stored
+
+
+def _chunks(items: Iterable[ParsedDocument], size: int) -> Iterator[list[ParsedDocument]]:
+    batch: list[ParsedDocument] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def document_to_dict(document: Document, *, with_text: bool = True) -> dict[str, Any]:
