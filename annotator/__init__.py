@@ -22,10 +22,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from . import auth, cli, db, filters, security
     from .account import routes as account_routes
+    from .adjudicate import routes as adjudicate_routes
     from .admin import routes as admin_routes
     from .annotate import routes as annotate_routes
     from .api import routes as api_routes
     from .projects import routes as project_routes
+    from .reports import routes as report_routes
 
     db.init_app(app)
     security.init_app(app)
@@ -35,6 +37,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(account_routes.bp)
     app.register_blueprint(admin_routes.bp)
     app.register_blueprint(annotate_routes.bp)
+    app.register_blueprint(adjudicate_routes.bp)
     app.register_blueprint(api_routes.bp)
+    app.register_blueprint(report_routes.bp)
     cli.init_app(app)
     return app

@@ -29,7 +29,7 @@ from werkzeug.serving import make_server
 from annotator import create_app, models
 from annotator.db import db
 from annotator.models import User
-from annotator.services import assignments, documents, projects, users
+from annotator.services import assignments, claims, documents, projects, users
 
 TEST_DB = os.environ.get("ANNOTATOR_TEST_DB", "sqlite")
 PASSWORD = "correct-horse-battery"  # noqa: S105
@@ -193,6 +193,39 @@ def span(text_: str, needle: str) -> tuple[int, int]:
     """Code point offsets of `needle` in `text_`."""
     start = text_.index(needle)
     return start, start + len(needle)
+
+
+# ---------- adjudication: two annotators' versions of one document ----------
+
+HELICOPTER = "a helicopter was shot down"
+NO_AIRCRAFT = "no aircraft was lost"
+VIDEO = "Amaq’s video shows machine-gun fire"
+
+
+def annotate_sample(username: str, document, needle: str, **fields):
+    """A claim by `username` on the SAMPLE_TEXT document, quoting `needle`."""
+    start, end = span(SAMPLE_TEXT, needle)
+    return claims.create_claim(users.by_username(username), document,
+                               {"start": start, "end": end, "text": needle,
+                                "stance": "asserts", **fields})
+
+
+@pytest.fixture
+def annotated(document, make_user):
+    """alice and bob annotated the first document and are done: one claim agreed exactly,
+    one with other boundaries and stance, one only alice marked. judy adjudicates."""
+    projects.add_member(document.project, make_user("judy"), "adjudicator")
+    agreed = (annotate_sample("alice", document, NO_AIRCRAFT, actor="Russian Defense Ministry",
+                              stance="denies"),
+              annotate_sample("bob", document, NO_AIRCRAFT, actor="Russian Defense Ministry",
+                              stance="denies"))
+    differ = (annotate_sample("alice", document, HELICOPTER, stance="asserts"),
+              annotate_sample("bob", document, "said " + HELICOPTER, stance="questions"))
+    lonely = annotate_sample("alice", document, VIDEO, actor="Amaq", stance="asserts")
+    for name in ("alice", "bob"):
+        documents.set_status(document, users.by_username(name), "done")
+    return {"agreed": [c.id for c in agreed], "differ": [c.id for c in differ],
+            "lonely": lonely.id, "document": document}
 
 
 # ---------- the browser-side helpers ----------

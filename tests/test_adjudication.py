@@ -1,43 +1,11 @@
-"""Adjudication: the review queue, the review of a document, gold claims with provenance."""
+"""Adjudication: the review queue, the review of a document, gold claims with provenance.
+
+The `annotated` fixture (alice and bob done, three units) lives in tests/conftest.py: the
+review pages and the browser tests use it too."""
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import select
-
-from annotator.db import db
-from annotator.models import AuditEvent, Claim
-from annotator.services import claims, documents, projects, users
-from tests.conftest import SAMPLE_TEXT, span
-
-HELICOPTER = "a helicopter was shot down"
-NO_AIRCRAFT = "no aircraft was lost"
-VIDEO = "Amaq’s video shows machine-gun fire"
-
-
-def _claim(username: str, document, needle: str, **fields):
-    start, end = span(SAMPLE_TEXT, needle)
-    return claims.create_claim(users.by_username(username), document,
-                               {"start": start, "end": end, "text": needle,
-                                "stance": "asserts", **fields})
-
-
-@pytest.fixture
-def annotated(document, make_user):
-    """alice and bob annotated the first document and are done: one claim agreed exactly,
-    one with other boundaries and stance, one only alice marked."""
-    projects.add_member(document.project, make_user("judy"), "adjudicator")
-    agreed = (_claim("alice", document, NO_AIRCRAFT, actor="Russian Defense Ministry",
-                     stance="denies"),
-              _claim("bob", document, NO_AIRCRAFT, actor="Russian Defense Ministry",
-                     stance="denies"))
-    differ = (_claim("alice", document, HELICOPTER, stance="asserts"),
-              _claim("bob", document, "said " + HELICOPTER, stance="questions"))
-    lonely = _claim("alice", document, VIDEO, actor="Amaq", stance="asserts")
-    for name in ("alice", "bob"):
-        documents.set_status(document, users.by_username(name), "done")
-    return {"agreed": [c.id for c in agreed], "differ": [c.id for c in differ],
-            "lonely": lonely.id, "document": document}
+from tests.conftest import SAMPLE_TEXT, VIDEO, span
 
 
 def test_review_shows_units_and_their_differences(client, annotated, token_for):
@@ -52,3 +20,83 @@ def test_review_shows_units_and_their_differences(client, annotated, token_for):
         "boundaries", "stance"}
     assert by_ids[(annotated["lonely"],)]["differences"] == ["missing"]
     assert review["open_units"] == 3 and review["status"] == "none"
+
+
+def test_json_true_names_no_claim(client, annotated, token_for):
+    """bool is an int to Python: `true` was taken for claim #1."""
+    document = annotated["document"]
+    judy = token_for("judy")
+    for body in ({"accept": True}, {"span_from": True, "fields_from": annotated["agreed"][0]},
+                 {"accept": annotated["agreed"][0], "also": [True]}):
+        response = client.post(f"/api/v1/documents/{document.id}/gold", json=body, headers=judy)
+        assert response.status_code == 422, (body, response.get_json())
+    response = client.post(f"/api/v1/documents/{document.id}/reject",
+                           json={"claim_ids": [True]}, headers=judy)
+    assert response.status_code == 422
+    assert client.get(f"/api/v1/documents/{document.id}/review",
+                      headers=judy).get_json()["gold"] == []
+
+
+def test_a_repeated_claim_id_is_one_source(client, annotated, token_for):
+    document = annotated["document"]
+    judy = token_for("judy")
+    first, second = annotated["agreed"]
+    accepted = client.post(f"/api/v1/documents/{document.id}/gold", headers=judy, json={
+        "accept": first, "also": [first, second, second]})
+    assert accepted.status_code == 201 and accepted.get_json()["sources"] == [first, second]
+    start, end = span(SAMPLE_TEXT, VIDEO)
+    written = client.post(f"/api/v1/documents/{document.id}/gold", headers=judy, json={
+        "claim": {"start": start, "end": end, "text": VIDEO, "stance": "denies"},
+        "sources": [annotated["lonely"], annotated["lonely"]]})
+    assert written.status_code == 201 and written.get_json()["sources"] == [annotated["lonely"]]
+    rejected = client.post(f"/api/v1/documents/{document.id}/reject", headers=judy,
+                           json={"claim_ids": annotated["differ"] * 2})
+    assert rejected.get_json() == {"rejected": 2}
+
+
+def test_review_queue_refuses_unknown_filters(client, annotated, token_for):
+    """An unknown status (a typo) used to answer an empty queue, as if nothing were ready."""
+    url = f"/api/v1/projects/{annotated['document'].project_id}/review-queue"
+    judy = token_for("judy")
+    assert len(client.get(url, headers=judy).get_json()) == 1
+    for query, field in (("status=Done", "status"), ("min_disagreement=nan", "min_disagreement"),
+                         ("min_disagreement=2", "min_disagreement")):
+        response = client.get(f"{url}?{query}", headers=judy)
+        assert response.status_code == 422, query
+        assert field in response.get_json()["fields"]
+
+
+def test_review_and_queue_answers_match_the_openapi_description(client, annotated, token_for):
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    spec = client.get("/api/v1/openapi.json").get_json()
+    registry = Registry().with_resource("openapi.json", Resource.from_contents(
+        spec, default_specification=DRAFT202012))
+
+    def validate(path: str, method: str, status: str, instance) -> None:
+        pointer = "/".join(part.replace("~", "~0").replace("/", "~1") for part in (
+            "paths", path, method, "responses", status, "content", "application/json",
+            "schema"))
+        Draft202012Validator({"$ref": f"openapi.json#/{pointer}"},
+                             registry=registry).validate(instance)
+
+    document = annotated["document"]
+    judy = token_for("judy")
+    accepted = client.post(f"/api/v1/documents/{document.id}/gold", headers=judy,
+                           json={"accept": annotated["agreed"][0]})
+    validate("/documents/{did}/gold", "post", "201", accepted.get_json())
+    rejected = client.post(f"/api/v1/documents/{document.id}/reject", headers=judy,
+                           json={"claim_ids": [annotated["lonely"]]})
+    validate("/documents/{did}/reject", "post", "200", rejected.get_json())
+    review = client.get(f"/api/v1/documents/{document.id}/review", headers=judy).get_json()
+    assert review["gold"] and review["units"]
+    validate("/documents/{did}/review", "get", "200", review)
+    queue = client.get(f"/api/v1/projects/{document.project_id}/review-queue", headers=judy)
+    assert queue.get_json()
+    validate("/projects/{pid}/review-queue", "get", "200", queue.get_json())
+    # A rejection is part of the claim's history, which the description allows.
+    history = client.get(f"/api/v1/claims/{annotated['lonely']}/history", headers=judy)
+    assert [e["action"] for e in history.get_json()] == ["create", "reject"]
+    validate("/claims/{cid}/history", "get", "200", history.get_json())

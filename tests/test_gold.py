@@ -188,3 +188,16 @@ def test_gold_export_reports_documents_without_gold(client, document, two_versio
     assert "1 document(s) have no settled gold" in result.output
     assert client.get(f"/api/v1/projects/{document.project_id}/export.jsonl?claims=x",
                       headers=token_for("maria")).status_code == 422
+
+
+def test_rejecting_leaves_the_annotators_claim_version_alone(client, document, two_versions,
+                                                             token_for):
+    before = _stored(two_versions["lonely"])
+    version, updated = before.version, before.updated_at
+    client.post(f"/api/v1/documents/{document.id}/reject",
+                json={"claim_ids": [two_versions["lonely"]]}, headers=token_for("judy"))
+    after = _stored(two_versions["lonely"])
+    assert after.rejected and (after.version, after.updated_at) == (version, updated)
+    saved = client.patch(f"/api/v1/claims/{after.id}", json={"version": version, "note": "x"},
+                         headers=token_for("alice"))
+    assert saved.status_code == 200

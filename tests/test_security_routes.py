@@ -35,7 +35,7 @@ from sqlalchemy import func, literal_column, select
 
 from annotator.db import db
 from annotator.models import ApiToken, Assignment, Document
-from annotator.services import claims, documents, projects, users
+from annotator.services import adjudication, claims, documents, projects, users
 from tests.conftest import SAMPLE_TEXT, AuthActions, IsolatedClient, span
 
 # ---------- what the actors must never see ----------
@@ -70,6 +70,7 @@ def _claim_body(text: str, needle: str, **extra: Any) -> dict[str, Any]:
 
 
 NEW_CLAIM_ON_D3 = _claim_body(D3_TEXT, "the convoy was attacked")
+NEW_GOLD_ON_D1 = _claim_body(SAMPLE_TEXT, "a helicopter was shot down", stance="denies")
 IMPORT_FILE = {"files": (b'{"id": "intruder", "text": "Injected document."}\n',
                          "intruder.jsonl")}
 
@@ -83,7 +84,7 @@ class Case:
     blind: Expect
     token: Expect | None = None  # API routes: defaults to `member`
     anon: Expect | None = None  # defaults: LOGIN for pages, 401 for the API
-    json: Any = None  # a JSON body
+    json: Any = None  # a JSON body; a string "{name}" in it becomes that target's id
     form: dict[str, str] | None = None  # a page's form fields (csrf_token is added)
     files: dict[str, tuple[bytes, str]] | None = None  # file fields of a multipart form
 
@@ -136,6 +137,12 @@ TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | Public] = {
                                               "to_user": "bob"}),
     ("projects.progress_page", "GET"): Case("/projects/{project}/progress",
                                             member=404, blind=403),
+    # The dataset bundle holds every annotator's claims and the gold: managers only.
+    ("projects.dataset_zip", "GET"): (
+        Case("/projects/{project}/dataset.zip", member=404, blind=403),
+        Case("/projects/{project}/dataset.zip?claims=annotators&format=jsonl",
+             member=404, blind=403),
+    ),
     # ----- the user's own account; alice's token is nobody else's to revoke -----
     ("account.password", "GET"): Case("/account/password", member=ALLOWED, blind=ALLOWED),
     ("account.password", "POST"): Case("/account/password", member=ALLOWED, blind=ALLOWED,
@@ -181,23 +188,69 @@ TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | Public] = {
     ("api.get_claim", "GET"): (
         Case("/api/v1/claims/{claim}", member=404, blind=404),
         Case("/api/v1/claims/{deleted_claim}", member=404, blind=404),
+        Case("/api/v1/claims/{gold_claim}", member=404, blind=404),  # gold: reviewers only
     ),
     ("api.update_claim", "PATCH"): (
         Case("/api/v1/claims/{claim}", member=404, blind=404,
              json={"version": 1, "stance": "denies", "note": "overwritten"}),
         Case("/api/v1/claims/{deleted_claim}", member=404, blind=404,
              json={"version": 2, "stance": "denies"}),
+        Case("/api/v1/claims/{gold_claim}", member=404, blind=404,
+             json={"version": 1, "stance": "denies"}),
     ),
-    ("api.delete_claim", "DELETE"): Case("/api/v1/claims/{claim}?version=1",
-                                         member=404, blind=404),
+    ("api.delete_claim", "DELETE"): (
+        Case("/api/v1/claims/{claim}?version=1", member=404, blind=404),
+        Case("/api/v1/claims/{gold_claim}?version=1", member=404, blind=404),
+    ),
     ("api.claim_history", "GET"): (
         Case("/api/v1/claims/{claim}/history", member=404, blind=404),
         Case("/api/v1/claims/{deleted_claim}/history", member=404, blind=404),
+        Case("/api/v1/claims/{gold_claim}/history", member=404, blind=404),
     ),
     ("api.restore_claim", "POST"): (
         Case("/api/v1/claims/{deleted_claim}/restore", member=404, blind=404),
         Case("/api/v1/claims/{claim}/restore", member=404, blind=404),
     ),
+    # ----- adjudication (adjudicators, managers, admins): bob annotates d1 but may not review
+    # it, nor see or change its gold; amy is in project A only. Bodies name real claims
+    # ("{claim}" is filled in), so a missing check would make gold. -----
+    ("adjudicate.queue", "GET"): Case("/projects/{project}/review", member=404, blind=403),
+    ("adjudicate.review", "GET"): (
+        Case("/documents/{shared_doc}/review", member=404, blind=404),
+        Case("/documents/{doc}/review", member=404, blind=404),
+    ),
+    # ----- agreement (managers, adjudicators, admins): the figures and the side-by-side view
+    # would show bob, blind, alice's work on d1 -----
+    ("reports.agreement_page", "GET"): (
+        Case("/projects/{project}/agreement", member=404, blind=403),
+        Case("/projects/{project}/agreement?include_unfinished=1", member=404, blind=403),
+    ),
+    ("reports.compare", "GET"): (
+        Case("/documents/{shared_doc}/compare", member=404, blind=404),
+        Case("/documents/{doc}/compare?include_unfinished=1", member=404, blind=404),
+    ),
+    ("api.review_queue", "GET"): Case("/api/v1/projects/{project}/review-queue",
+                                      member=404, blind=403),
+    ("api.get_review", "GET"): (
+        Case("/api/v1/documents/{shared_doc}/review", member=404, blind=404),
+        Case("/api/v1/documents/{doc}/review", member=404, blind=404),
+    ),
+    ("api.set_review_status", "PUT"): Case("/api/v1/documents/{shared_doc}/review",
+                                           member=404, blind=404, json={"status": "done"}),
+    ("api.create_gold", "POST"): (
+        Case("/api/v1/documents/{shared_doc}/gold", member=404, blind=404,
+             json={"accept": "{claim}"}),
+        Case("/api/v1/documents/{shared_doc}/gold", member=404, blind=404,
+             json={"span_from": "{claim}", "fields_from": "{claim}"}),
+        Case("/api/v1/documents/{shared_doc}/gold", member=404, blind=404,
+             json={"claim": NEW_GOLD_ON_D1, "sources": ["{claim}"]}),
+        Case("/api/v1/documents/{doc}/gold", member=404, blind=404,
+             json={"claim": NEW_CLAIM_ON_D3, "sources": []}),
+    ),
+    ("api.accept_agreed", "POST"): Case("/api/v1/documents/{shared_doc}/gold/accept-agreed",
+                                        member=404, blind=404),
+    ("api.reject_claims", "POST"): Case("/api/v1/documents/{shared_doc}/reject", member=404,
+                                        blind=404, json={"claim_ids": ["{claim}"]}),
 }
 
 # ---------- the world: project A (amy), project B (maria, alice, bob) ----------
@@ -226,6 +279,8 @@ def world(app: Flask, project, document, make_user) -> tuple[dict[str, int], dic
     gone = claims.create_claim(alice, document, _claim_body(
         SAMPLE_TEXT, "no aircraft was lost", note=SECRET_NOTE))
     claims.delete_claim(alice, gone)
+    # maria (manager of project B) settled alice's claim into gold: reviewers' eyes only.
+    gold = adjudication.accept(users.by_username("maria"), document, claim.id)
     users.create_token(alice, SECRET_TOKEN_NAME)
     alice_token = db.session.scalars(
         select(ApiToken.id).where(ApiToken.user_id == alice.id)).one()
@@ -237,7 +292,8 @@ def world(app: Flask, project, document, make_user) -> tuple[dict[str, int], dic
 
     targets = {"project": project.id, "project_a": project_a.id, "doc": d3.id,
                "shared_doc": document.id, "claim": claim.id, "deleted_claim": gone.id,
-               "token_id": alice_token, "alice": alice.id, "bob": bob.id, "amy": amy.id}
+               "gold_claim": gold.id, "token_id": alice_token, "alice": alice.id, "bob": bob.id,
+               "amy": amy.id}
 
     def session(username: str | None) -> Actor:
         client = IsolatedClient(app, app.response_class, use_cookies=True)
@@ -308,13 +364,24 @@ def expectation(case: Case, actor: str, is_api: bool) -> Expect | None:
     return case.member if actor == "member" else case.blind
 
 
-def send(actor: Actor, method: str, url: str, case: Case):
+def filled(value: Any, targets: dict[str, int]) -> Any:
+    """A JSON body with every string "{name}" replaced by that target's id."""
+    if isinstance(value, str) and value[1:-1] in targets and value == f"{{{value[1:-1]}}}":
+        return targets[value[1:-1]]
+    if isinstance(value, dict):
+        return {key: filled(item, targets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [filled(item, targets) for item in value]
+    return value
+
+
+def send(actor: Actor, method: str, url: str, case: Case, targets: dict[str, int]):
     headers = dict(actor.headers or {})
     kwargs: dict[str, Any] = {}
     if actor.csrf and method != "GET":
         headers["X-CSRFToken"] = actor.csrf
     if case.json is not None:
-        kwargs["json"] = case.json
+        kwargs["json"] = filled(case.json, targets)
     if case.form is not None or case.files:
         data: dict[str, Any] = dict(case.form or {})
         for field, (content, filename) in (case.files or {}).items():
@@ -381,7 +448,7 @@ def test_every_route_refuses_what_its_actor_may_not_do(app, project, document, m
                 expected = expectation(case, name, is_api)
                 if expected is None or (expected == ALLOWED and method != "GET"):
                     continue  # not an API route for the token, or a legitimate write
-                response = send(actor, method, url, case)
+                response = send(actor, method, url, case, targets)
                 exercised.add((endpoint, method))
                 where = f"{method} {url} ({endpoint}) as {name} [{actor.name}]"
                 wrong = check(response, expected, is_api)

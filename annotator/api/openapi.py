@@ -99,7 +99,7 @@ def _document() -> dict[str, Any]:
         "required": ["id", "at", "user", "action", "entity", "entity_id", "before", "after"],
         "properties": {"id": {"type": "integer"}, "at": {"type": "string"},
                        "user": {"type": ["string", "null"]},
-                       "action": {"enum": ["create", "update", "delete", "restore"]},
+                       "action": {"enum": ["create", "update", "delete", "restore", "reject"]},
                        "entity": {"enum": ["claim", "evidence"]},
                        "entity_id": {"type": "integer"},
                        "before": {"type": ["object", "null"]},
@@ -217,6 +217,100 @@ def _document() -> dict[str, Any]:
                                             "schema": {"type": "integer"}}],
                        "responses": {"204": {"description": "Deleted"},
                                      **_errors(400, 401, 403, 404, 409)}}},
+        # ----- adjudication (adjudicators, managers, site admins; annotators get 404/403) -----
+        "/projects/{pid}/review-queue": {"get": {
+            "summary": "Documents whose annotators are all done, most disagreed first",
+            "parameters": [pid,
+                           {"name": "status", "in": "query",
+                            "schema": {"enum": ["none", "open", "done"]},
+                            "description": "Only documents of this review status"},
+                           {"name": "min_disagreement", "in": "query",
+                            "schema": {"type": "number", "minimum": 0, "maximum": 1},
+                            "description": "Only documents at least this disagreed"}],
+            "responses": {"200": _json({"type": "array", "items": {
+                "type": "object", "required": ["document_id", "disagreement", "review_status"],
+                "properties": {
+                    "document_id": {"type": "integer"},
+                    "id": {"type": ["string", "null"], "description": "The external id"},
+                    "title": {"type": "string"},
+                    "coders": {"type": "array", "items": {"type": "string"}},
+                    "claims": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "overlap_f1": {"type": "number"},
+                    "disagreement": {"type": "number", "description": "1 - the mean labelled "
+                                     "overlap F1 of the document's coder pairs"},
+                    "review_status": {"enum": ["none", "open", "done"]}}}}, "The queue"),
+                **_errors(401, 403, 404, 422)}}},
+        "/documents/{did}/review": {
+            "get": {"summary": "The document's units: each annotator's version, what differs, "
+                               "what was decided; and its gold claims",
+                    "parameters": [did],
+                    "responses": {"200": _json({
+                        "type": "object",
+                        "required": ["document_id", "coders", "status", "units", "gold",
+                                     "open_units"],
+                        "properties": {
+                            "document_id": {"type": "integer"},
+                            "coders": {"type": "array", "items": {"type": "string"}},
+                            "status": {"enum": ["none", "open", "done"]},
+                            "units": {"type": "array", "items": {
+                                "type": "object",
+                                "required": ["claims", "claim_ids", "differences", "agreed",
+                                             "gold_ids", "rejected", "decided"],
+                                "properties": {
+                                    "claims": {"type": "object",
+                                               "description": "Each annotator's version",
+                                               "additionalProperties": _ref("Claim")},
+                                    "claim_ids": {"type": "array", "items": {"type": "integer"}},
+                                    "differences": {"type": "array", "items": {"enum": [
+                                        "missing", "boundaries", "actor", "stance", "verdict",
+                                        "evidence"]}},
+                                    "agreed": {"type": "boolean"},
+                                    "gold_ids": {"type": "array", "items": {"type": "integer"}},
+                                    "rejected": {"type": "array", "items": {"type": "integer"}},
+                                    "decided": {"type": "boolean"}}}},
+                            "gold": {"type": "array", "items": _ref("Claim")},
+                            "open_units": {"type": "integer"}}}, "The review"),
+                        **_errors(401, 404)}},
+            "put": {"summary": "Settle the document's gold (done) or reopen it",
+                    "parameters": [did],
+                    "requestBody": {"required": True, "content": {JSON: {"schema": {
+                        "type": "object", "required": ["status"],
+                        "properties": {"status": {"enum": ["open", "done"]}}}}}},
+                    "responses": {"200": _json({"type": "object", "properties": {
+                        "status": {"enum": ["open", "done"]}}}, "Stored"),
+                        **_errors(400, 401, 404, 422)}}},
+        "/documents/{did}/gold": {"post": {
+            "summary": "Make a gold claim: accept a version, merge two, or write one; it "
+                       "records the annotators' claims it was decided from",
+            "parameters": [did],
+            "requestBody": {"required": True, "content": {JSON: {"schema": {"oneOf": [
+                {"type": "object", "required": ["accept"], "properties": {
+                    "accept": {"type": "integer"},
+                    "also": {"type": "array", "items": {"type": "integer"},
+                             "description": "Other claims this decision settles"}}},
+                {"type": "object", "required": ["span_from", "fields_from"], "properties": {
+                    "span_from": {"type": "integer"}, "fields_from": {"type": "integer"}}},
+                {"type": "object", "required": ["claim"], "properties": {
+                    "claim": _ref("ClaimWrite"),
+                    "sources": {"type": "array", "items": {"type": "integer"}}}}]}}}},
+            "responses": {"201": _json(_ref("Claim"), "The gold claim"),
+                          **_errors(400, 401, 404, 422)}}},
+        "/documents/{did}/gold/accept-agreed": {"post": {
+            "summary": "Accept every undecided unit on which all annotators agree exactly",
+            "parameters": [did],
+            "responses": {"200": _json({"type": "object", "properties": {
+                "accepted": {"type": "integer"}}}, "How many units were accepted"),
+                **_errors(400, 401, 404)}}},
+        "/documents/{did}/reject": {"post": {
+            "summary": "Leave annotators' claims out of the gold set",
+            "parameters": [did],
+            "requestBody": {"required": True, "content": {JSON: {"schema": {
+                "type": "object", "required": ["claim_ids"],
+                "properties": {"claim_ids": {"type": "array", "minItems": 1,
+                                             "items": {"type": "integer"}}}}}}},
+            "responses": {"200": _json({"type": "object", "properties": {
+                "rejected": {"type": "integer"}}}, "How many claims were rejected"),
+                **_errors(400, 401, 404, 422)}}},
     }
     return {
         "openapi": "3.1.0",

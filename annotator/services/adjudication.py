@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import selectinload
 
 from ..agreement.alignment import align, differences
@@ -32,6 +32,8 @@ from .errors import InvalidInput
 from .exporting import iter_records
 
 COPIED_FIELDS = ("actor", "actor_mention", "stance", "verdict", "note", "evidence")
+# A document's review: "none" before any decision, then "open", "done" when settled.
+REVIEW_STATUSES = ("none", ReviewStatus.OPEN.value, ReviewStatus.DONE.value)
 
 
 def _live_claims(document: Document, *, gold: bool) -> list[Claim]:
@@ -106,12 +108,22 @@ def review(document: Document) -> dict[str, Any]:
 
 
 def _source(document: Document, claim_id: Any, field: str) -> Claim:
-    claim = db.session.get(Claim, claim_id) if isinstance(claim_id, int) else None
+    # bool is an int to Python: JSON `true` must not mean claim #1.
+    claim = db.session.get(Claim, claim_id) if type(claim_id) is int else None
     if claim is None or claim.document_id != document.id or claim.is_gold \
             or claim.deleted_at is not None:
         raise InvalidInput("not an annotator's claim on this document",
                            {field: f"{claim_id!r} is not a live annotator claim of this document"})
     return claim
+
+
+def _sources(document: Document, claim_ids: list[Any], field: str) -> list[Claim]:
+    """The claims named, each once (first mention first): a repeated id is no second source."""
+    found: dict[int, Claim] = {}
+    for claim_id in claim_ids:
+        claim = _source(document, claim_id, field)
+        found.setdefault(claim.id, claim)
+    return list(found.values())
 
 
 def _payload(claim: Claim) -> dict[str, Any]:
@@ -134,7 +146,7 @@ def accept(user: User, document: Document, claim_id: Any,
            also: list[Any] | None = None) -> Claim:
     """Gold = a copy of one annotator's claim; `also` names other claims it settles."""
     source = _source(document, claim_id, "claim_id")
-    others = [_source(document, other, "also").id for other in also or []]
+    others = [c.id for c in _sources(document, also or [], "also") if c.id != source.id]
     _opened(document, user)
     return claims_service.create_claim(user, document, _payload(source),
                                        sources=[source.id, *others])
@@ -155,7 +167,7 @@ def decide(user: User, document: Document, payload: Any, sources: Any) -> Claim:
     """Gold = a claim the adjudicator wrote (e.g. edited from a version), with its sources."""
     if not isinstance(sources, list):
         raise InvalidInput("sources must be a list of claim ids", {"sources": "list of ids"})
-    ids = [_source(document, source, "sources").id for source in sources]
+    ids = [claim.id for claim in _sources(document, sources, "sources")]
     _opened(document, user)
     return claims_service.create_claim(user, document, payload, sources=ids)
 
@@ -164,11 +176,14 @@ def reject(user: User, document: Document, claim_ids: Any) -> int:
     """Leave these annotators' claims out of the gold set; returns how many were marked."""
     if not isinstance(claim_ids, list) or not claim_ids:
         raise InvalidInput("name the claims to reject", {"claim_ids": "a non-empty list"})
-    found = [_source(document, claim_id, "claim_ids") for claim_id in claim_ids]
+    found = _sources(document, claim_ids, "claim_ids")
     _opened(document, user)
     for claim in found:
         if not claim.rejected:
-            claim.rejected = True
+            # A plain UPDATE: a review decision is not an edit of the annotator's claim, so its
+            # version and updated_at stay (the annotator's open page must not get a 409).
+            db.session.execute(update(Claim).where(Claim.id == claim.id)
+                               .values(rejected=True, updated_at=Claim.updated_at))
             db.session.add(AuditEvent(user_id=user.id, project_id=document.project_id,
                                       action="reject", entity="claim", entity_id=claim.id,
                                       claim_id=claim.id, before={"rejected": False},
@@ -230,8 +245,15 @@ def review_queue(project: Project, *, status: str | None = None,
     """Documents ready for review, most disagreed first, each with its review status.
 
     `status` filters by review status ("none", "open", "done"); `min_disagreement` keeps
-    documents at least that disagreed (0 to 1, as in the agreement report).
+    documents at least that disagreed (0 to 1, as in the agreement report). An unknown
+    status or a minimum that is no number is InvalidInput, not a silently empty queue.
     """
+    if status is not None and status not in REVIEW_STATUSES:
+        raise InvalidInput("unknown review status",
+                           {"status": f"one of {', '.join(REVIEW_STATUSES)}"})
+    if min_disagreement is not None and not 0 <= min_disagreement <= 1:
+        raise InvalidInput("the minimum disagreement is a number from 0 to 1",
+                           {"min_disagreement": "a number from 0 to 1"})
     ready = _ready_ids(project)
     statuses = dict(db.session.execute(
         select(Review.document_id, Review.status).join(Document)

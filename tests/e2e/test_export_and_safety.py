@@ -66,7 +66,7 @@ def test_export_jsonl_after_browser_annotation(page: Page, app: Flask, doc_ids, 
     with page.expect_download() as info:
         page.click("#export-jsonl")
     download = info.value
-    assert download.suggested_filename == f"project-{doc_ids['project']}.jsonl"
+    assert download.suggested_filename == f"project-{doc_ids['project']}-all.jsonl"
     target = tmp_path / "export.jsonl"
     download.save_as(target)
 

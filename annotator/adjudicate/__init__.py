@@ -1,0 +1,1 @@
+"""Adjudication pages: the review queue and a document's review, settling gold claims."""

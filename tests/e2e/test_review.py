@@ -1,0 +1,325 @@
+"""Adjudication in a real Chromium: judy reviews alice's and bob's versions of a document in
+lanes under the text, sees what differs, accepts, merges, edits and rejects units into gold
+claims, edits and deletes gold, accepts everything agreed at once and settles the review;
+annotators cannot open the review pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Locator, Page, expect
+from sqlalchemy import select
+
+from annotator.db import db
+from annotator.models import AuditEvent, Claim, Document, Review
+from annotator.services import claims as claims_service
+from annotator.services import documents, projects, users
+from tests.conftest import HELICOPTER, NO_AIRCRAFT, VIDEO
+
+from .conftest import login
+
+ALICE, BOB = 0, 1  # their lanes (the document's coders, sorted), then the gold lane
+GOLD_LANE = 2
+
+
+@pytest.fixture
+def console_errors(page: Page) -> list[str]:
+    """Errors the page logs (a CSP violation would be one)."""
+    seen: list[str] = []
+    page.on("console", lambda msg: seen.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: seen.append(str(exc)))
+    return seen
+
+
+def open_review(page: Page, document_id: int) -> None:
+    page.goto(f"/documents/{document_id}/review")
+    page.wait_for_selector("#review[data-ready=true]", state="attached")
+
+
+def unit(page: Page, claim_id: int) -> Locator:
+    """The unit that holds this annotator's claim."""
+    return page.locator(f'#units > li.unit[data-claim-ids~="{claim_id}"]')
+
+
+def wait_message(page: Page, text: str) -> None:
+    expect(page.locator("#review-message")).to_have_text(text)
+
+
+def segments_text(page: Page, attribute: str, claim_id: int) -> str:
+    """The text of the article's segments whose data-<attribute> lists the claim."""
+    return page.evaluate(
+        """([attribute, id]) => [...document.querySelectorAll("#text .seg")]
+              .filter((s) => (s.dataset[attribute] || "").split(" ").includes(String(id)))
+              .map((s) => s.textContent).join("")""",
+        [attribute, claim_id],
+    )
+
+
+def lanes_over(page: Page, claim_id: int) -> set[int]:
+    """Every lane that has a stripe somewhere over this claim's segments."""
+    found = page.evaluate(
+        """(id) => [...document.querySelectorAll("#text .seg")]
+              .filter((s) => s.dataset.claims.split(" ").includes(String(id)))
+              .flatMap((s) => s.dataset.lanes.split(" ").map(Number))""",
+        claim_id,
+    )
+    return set(found)
+
+
+def stored(app: Flask, claim_id: int) -> dict[str, Any]:
+    with app.app_context():
+        c = db.session.get(Claim, claim_id)
+        return {"start": c.start, "end": c.end, "text": c.text, "stance": c.stance,
+                "verdict": c.verdict, "note": c.note, "actor": c.actor.name if c.actor else None,
+                "rejected": c.rejected, "deleted_at": c.deleted_at, "version": c.version,
+                "is_gold": c.is_gold, "sources": c.source_claim_ids,
+                "annotator": c.annotator.username}
+
+
+def gold_claims(app: Flask, document_id: int) -> list[dict[str, Any]]:
+    with app.app_context():
+        ids = db.session.execute(
+            select(Claim.id).where(Claim.document_id == document_id, Claim.is_gold.is_(True),
+                                   Claim.deleted_at.is_(None)).order_by(Claim.id)).scalars()
+        return [{"id": i, **stored(app, i)} for i in ids]
+
+
+def test_review_page_shows_units_in_lanes_with_their_differences(page: Page, annotated,
+                                                                 console_errors):
+    login(page, "judy")
+    document = annotated["document"]
+    open_review(page, document.id)
+    expect(page.locator("#units > li.unit")).to_have_count(3)
+    expect(page.locator("#review-state")).to_have_text("review not started")
+    expect(page.locator("#legend .lane")).to_have_text(["alice", "bob", "gold"])
+
+    agreed, differ = annotated["agreed"], annotated["differ"]
+    badges = {
+        "agreed": unit(page, agreed[0]).locator(".badge.diff"),
+        "differ": unit(page, differ[0]).locator(".badge.diff"),
+        "lonely": unit(page, annotated["lonely"]).locator(".badge.diff"),
+    }
+    expect(badges["agreed"]).to_have_count(0)
+    expect(unit(page, agreed[0]).locator(".badge.agreed")).to_have_text("agreed")
+    expect(badges["differ"]).to_have_text(["boundaries", "stance"])
+    expect(badges["lonely"]).to_have_text(["only some marked"])
+
+    # Side by side, in the coders' order, the differing fields emphasised.
+    differing = unit(page, differ[0])
+    expect(differing.locator("thead th[data-coder]")).to_have_text(["alice", "bob"])
+    expect(differing.locator('tr[data-field="stance"] td')).to_have_text(
+        ["Asserts", "Questions"])
+    expect(differing.locator('tr[data-field="stance"] td.differs')).to_have_count(2)
+    expect(differing.locator('tr[data-field="text"]')).to_have_class("differs")
+    expect(differing.locator('tr[data-field="actor"] td.differs')).to_have_count(0)
+    expect(unit(page, annotated["lonely"]).locator('tr[data-field="text"] td.absent')).to_have_text(
+        "not marked")
+    expect(unit(page, agreed[0]).locator('tr[data-field="actor"] td')).to_have_text(
+        ["Russian Defense Ministry"] * 2)
+
+    # The article once, every claim under it in its annotator's lane; offsets survive the
+    # emoji and the Cyrillic and Arabic text before them.
+    assert page.locator("#text").text_content() == document.text
+    assert segments_text(page, "claims", agreed[0]) == NO_AIRCRAFT
+    assert segments_text(page, "claims", agreed[1]) == NO_AIRCRAFT
+    assert segments_text(page, "claims", differ[0]) == HELICOPTER
+    assert segments_text(page, "claims", differ[1]) == "said " + HELICOPTER
+    assert segments_text(page, "claims", annotated["lonely"]) == VIDEO
+    assert lanes_over(page, agreed[0]) == {ALICE, BOB}
+    assert lanes_over(page, annotated["lonely"]) == {ALICE}
+    said = page.locator("#text .seg", has_text="said").first
+    assert said.get_attribute("data-lanes") == str(BOB)
+    assert "differs" in (said.get_attribute("class") or "")
+    style = said.evaluate("(s) => [s.style.backgroundImage, s.style.paddingBottom]")
+    assert style[0].startswith("linear-gradient") and style[1] == "15px"
+
+    # Clicking a highlight selects its unit.
+    page.locator("#text .seg", has_text="no aircraft").first.click()
+    expect(unit(page, agreed[0])).to_have_class("unit agreed selected")
+    assert not console_errors, console_errors
+
+
+def test_judy_settles_the_document_into_gold(page: Page, app: Flask, annotated, console_errors):
+    login(page, "judy")
+    document = annotated["document"]
+    agreed, differ, lonely = annotated["agreed"], annotated["differ"], annotated["lonely"]
+    open_review(page, document.id)
+
+    # The agreed unit: bob's version, settling alice's too.
+    unit(page, agreed[0]).get_by_role("button", name="Accept bob's").click()
+    wait_message(page, "Accepted bob's version")
+    [gold] = gold_claims(app, document.id)
+    assert gold["is_gold"] and gold["annotator"] == "judy"
+    assert sorted(gold["sources"]) == sorted(agreed) and gold["sources"][0] == agreed[1]
+    assert (gold["text"], gold["stance"], gold["actor"]) == (
+        NO_AIRCRAFT, "denies", "Russian Defense Ministry")
+    expect(page.locator(f'#gold-list li[data-claim-id="{gold["id"]}"]')).to_contain_text(
+        NO_AIRCRAFT)
+    assert segments_text(page, "gold", gold["id"]) == NO_AIRCRAFT
+    gold_lane = page.evaluate(
+        """(id) => [...document.querySelectorAll("#text .seg")]
+              .filter((s) => s.dataset.gold.split(" ").includes(String(id)))
+              .map((s) => s.dataset.lanes)""", gold["id"])
+    assert gold_lane and all(lanes.split(" ")[-1] == str(GOLD_LANE) for lanes in gold_lane)
+    settled = unit(page, agreed[0])
+    expect(settled).to_have_attribute("data-decided", "true")
+    expect(settled.locator(".decision-gold")).to_contain_text(f"#{gold['id']}")
+    expect(settled.locator(".unit-actions")).to_have_count(0)
+    expect(page.locator("#review-state")).to_have_text("review open")
+
+    # The differing unit: alice's span, bob's labels.
+    merging = unit(page, differ[0])
+    merging.locator("select.merge-span").select_option(label="alice")
+    merging.locator("select.merge-fields").select_option(label="bob")
+    merging.get_by_role("button", name="Merge").click()
+    wait_message(page, "Merged: span from alice, labels from bob")
+    merged = [g for g in gold_claims(app, document.id) if g["id"] != gold["id"]]
+    assert len(merged) == 1
+    merged = merged[0]
+    alice_version = stored(app, differ[0])
+    assert (merged["start"], merged["end"], merged["text"]) == (
+        alice_version["start"], alice_version["end"], HELICOPTER)
+    assert merged["stance"] == "questions"
+    assert sorted(merged["sources"]) == sorted(differ)
+    assert segments_text(page, "gold", merged["id"]) == HELICOPTER
+
+    # The unit only alice marked: left out of the gold.
+    unit(page, lonely).get_by_role("button", name="Reject").click()
+    wait_message(page, "Rejected")
+    assert stored(app, lonely)["rejected"] is True
+    expect(unit(page, lonely).locator(".decision-rejected")).to_have_text("rejected")
+    expect(unit(page, lonely)).to_have_attribute("data-decided", "true")
+    expect(page.locator("#unit-count")).to_have_text("3 unit(s) · 0 open")
+
+    page.get_by_role("button", name="Mark review done").click()
+    wait_message(page, "Review marked done")
+    expect(page.locator("#review-state")).to_have_text("review done")
+    expect(page.locator("#reopen")).to_be_visible()
+    with app.app_context():
+        review = db.session.execute(
+            select(Review).where(Review.document_id == document.id)).scalar_one()
+        assert review.status == "done" and review.decided_by.username == "judy"
+        creations = db.session.execute(
+            select(AuditEvent).where(AuditEvent.action == "create",
+                                     AuditEvent.entity == "claim")
+            .where(AuditEvent.entity_id.in_([gold["id"], merged["id"]]))).scalars().all()
+        assert sorted(e.entity_id for e in creations) == sorted([gold["id"], merged["id"]])
+        judy_id = users.by_username("judy").id
+        assert {e.user_id for e in creations} == {judy_id}
+        assert all(e.after["is_gold"] and e.after["sources"] for e in creations)
+        rejection = db.session.execute(
+            select(AuditEvent).where(AuditEvent.action == "reject",
+                                     AuditEvent.entity_id == lonely)).scalar_one()
+        assert rejection.user_id == judy_id
+
+    page.get_by_role("button", name="Reopen").click()
+    wait_message(page, "Review reopened")
+    expect(page.locator("#review-state")).to_have_text("review open")
+    assert not console_errors, console_errors
+
+
+def test_edit_a_version_into_gold_then_edit_and_delete_the_gold(page: Page, app: Flask,
+                                                                annotated, console_errors):
+    login(page, "judy")
+    document = annotated["document"]
+    lonely = annotated["lonely"]
+    open_review(page, document.id)
+
+    lonely_unit = unit(page, lonely)
+    lonely_unit.get_by_role("button", name="Edit…").click()
+    form = lonely_unit.locator("form.edit-form")
+    expect(form.locator('[name="actor"]')).to_have_value("Amaq")
+    expect(form.locator('[name="stance"]')).to_have_value("asserts")
+    form.locator('[name="stance"]').select_option("denies")
+    form.locator('[name="verdict"]').select_option("refuted")
+    form.locator('[name="actor"]').fill("Syrian Observatory")  # not an actor yet
+    form.locator('[name="note"]').fill("judy: the video shows no missile")
+    form.get_by_role("button", name="Save as gold").click()
+    wait_message(page, "Saved the edited gold claim")
+    [gold] = gold_claims(app, document.id)
+    assert (gold["text"], gold["stance"], gold["verdict"], gold["actor"], gold["note"]) == (
+        VIDEO, "denies", "refuted", "Syrian Observatory", "judy: the video shows no missile")
+    assert gold["sources"] == [lonely]
+    expect(lonely_unit).to_have_attribute("data-decided", "true")
+
+    # The gold claim itself: edited (with its version) ...
+    item = page.locator(f'#gold-list li[data-claim-id="{gold["id"]}"]')
+    item.get_by_role("button", name="Edit").click()
+    item.locator('form [name="note"]').fill("checked twice")
+    item.locator('form [name="stance"]').select_option("questions")
+    item.get_by_role("button", name="Save").click()
+    wait_message(page, f"Saved gold claim #{gold['id']}")
+    now = stored(app, gold["id"])
+    assert (now["note"], now["stance"], now["version"]) == ("checked twice", "questions", 2)
+    expect(item).to_have_attribute("data-version", "2")
+
+    # ... and a stale edit is refused, then shown as stored.
+    with app.app_context():
+        judy = users.by_username("judy")
+        claims_service.update_claim(judy, db.session.get(Claim, gold["id"]),
+                                    {"version": 2, "note": "changed elsewhere"})
+    item.get_by_role("button", name="Edit").click()
+    item.locator('form [name="note"]').fill("mine")
+    item.get_by_role("button", name="Save").click()
+    expect(page.locator("#review-message")).to_contain_text("Someone changed this gold claim")
+    expect(item).to_have_attribute("data-version", "3")
+    assert stored(app, gold["id"])["note"] == "changed elsewhere"
+
+    # ... and deleted: the unit is open again.
+    item.get_by_role("button", name="Delete").click()
+    wait_message(page, f"Deleted gold claim #{gold['id']}")
+    assert stored(app, gold["id"])["deleted_at"] is not None
+    assert gold_claims(app, document.id) == []
+    expect(lonely_unit).to_have_attribute("data-decided", "false")
+    expect(lonely_unit.get_by_role("button", name="Accept alice's")).to_be_visible()
+    unexpected = [e for e in console_errors if "status of 409" not in e]  # the stale edit
+    assert not unexpected, unexpected
+
+
+def test_accept_all_agreed_on_a_fresh_document(page: Page, app: Flask, document, make_user):
+    projects.add_member(document.project, make_user("judy"), "adjudicator")
+    second = db.session.execute(select(Document).where(
+        Document.project_id == document.project_id, Document.external_id == "d2")).scalar_one()
+    ids = {}
+    for name in ("alice", "bob"):
+        user = users.by_username(name)
+        ids[name] = claims_service.create_claim(user, second, {
+            "start": 2, "end": 21, "text": "short second report", "stance": "asserts"}).id
+        documents.set_status(second, user, "done")
+    extra = claims_service.create_claim(users.by_username("alice"), second, {
+        "start": 0, "end": 1, "text": "A", "stance": "denies"}).id
+    login(page, "judy")
+
+    # From the queue: d2 is ready (d1 is not: nobody finished it).
+    page.goto(f"/projects/{document.project_id}/review")
+    rows = page.locator("#review-queue tbody tr[data-document-id]")
+    expect(rows).to_have_count(1)
+    rows.first.get_by_role("link").click()
+    page.wait_for_selector("#review[data-ready=true]", state="attached")
+    assert page.url.endswith(f"/documents/{second.id}/review")
+
+    accept = page.locator("#accept-agreed")
+    expect(accept).to_have_text("Accept all agreed (1)")
+    accept.click()
+    wait_message(page, "Accepted 1 agreed unit(s)")
+    [gold] = gold_claims(app, second.id)
+    assert sorted(gold["sources"]) == sorted(ids.values())
+    assert gold["text"] == "short second report"
+    expect(accept).to_be_disabled()
+    expect(unit(page, extra)).to_have_attribute("data-decided", "false")
+    assert stored(app, extra)["rejected"] is False
+
+
+def test_annotators_cannot_open_the_review_pages(page: Page, annotated):
+    login(page, "alice")
+    document = annotated["document"]
+    response = page.goto(f"/documents/{document.id}/review")
+    assert response is not None and response.status == 404
+    response = page.goto(f"/projects/{document.project_id}/review")
+    assert response is not None and response.status == 403
+    page.goto(f"/projects/{document.project_id}")
+    expect(page.locator("#review-link")).to_have_count(0)
+    api = page.request.get(f"/api/v1/documents/{document.id}/review")
+    assert api.status == 404
