@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 from collections import Counter, defaultdict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any, Literal
 
-__all__ = ["Level", "cohen_kappa", "fleiss_kappa", "krippendorff_alpha"]
+__all__ = [
+    "Level", "cohen_kappa", "cohen_kappa_table", "fleiss_kappa", "krippendorff_alpha",
+    "krippendorff_alpha_units",
+]
 
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
 _LEVELS: tuple[str, ...] = ("nominal", "ordinal", "interval", "ratio")
@@ -29,6 +33,11 @@ def _is_missing(value: object) -> bool:
     """True for ``None`` and for a floating NaN (Python's or numpy's)."""
     if value is None:
         return True
+    kind = type(value)
+    if kind is str or kind is int:  # the common cases, without the ABC checks below
+        return False
+    if kind is float:
+        return math.isnan(value)  # type: ignore[arg-type]
     if isinstance(value, numbers.Integral) or not isinstance(value, numbers.Real):
         return False
     return math.isnan(value)
@@ -104,16 +113,7 @@ def krippendorff_alpha(
                 "(every coder needs one entry per unit, None where missing)"
             )
 
-    order: dict[Hashable, int] | None = None
-    if value_domain is not None:
-        domain = list(value_domain)
-        try:
-            order = {value: position for position, value in enumerate(domain)}
-        except TypeError as exc:
-            raise ValueError(f"value_domain holds an unhashable value: {exc}") from None
-        if len(order) != len(domain):
-            raise ValueError("value_domain lists a value more than once")
-
+    order = _domain_order(value_domain)
     numeric = level in ("interval", "ratio") or (level == "ordinal" and order is None)
 
     # Pair counts, grouped by the number of values in the unit so that each group is
@@ -128,27 +128,107 @@ def krippendorff_alpha(
                 continue
             _check_value(value, row_index, column, level, order, numeric)
             unit[value] += 1
-        m_u = sum(unit.values())
-        if m_u < 2:
-            continue
-        value_totals.update(unit)
-        if len(unit) > 1:
-            counts = pair_counts[m_u]
-            for c, n_uc in unit.items():
-                for k, n_uk in unit.items():
-                    if c != k:
-                        counts[c, k] += n_uc * n_uk
+        _add_unit(pair_counts, value_totals, unit)
+    return _alpha(pair_counts, value_totals, level, order)
 
+
+def krippendorff_alpha_units(
+    units: Mapping[tuple[Hashable, ...], int] | Iterable[tuple[tuple[Hashable, ...], int]],
+    level: Level = "nominal",
+    *,
+    value_domain: Sequence[Hashable] | None = None,
+) -> float:
+    """Krippendorff's alpha from units given by their values, with repeated units counted.
+
+    The same coefficient as :func:`krippendorff_alpha`, which only looks at the values each
+    unit got (not at which coder gave which), so a large data set whose units repeat a few
+    value combinations can be given compactly, without a coder × unit matrix.
+
+    Args:
+        units: ``{values: count}`` (or an iterable of such pairs): ``values`` is the tuple
+            of the values one unit got, missing ones left out, in any order; ``count`` is the
+            number of units that got exactly these values (a non-negative integer). A key
+            given twice (in an iterable) counts twice.
+        level, value_domain: as for :func:`krippendorff_alpha`.
+
+    Returns:
+        The same float as :func:`krippendorff_alpha` on a matrix holding those units, up to
+        floating-point rounding; ``float("nan")`` where it is undefined.
+
+    Raises:
+        ValueError: as :func:`krippendorff_alpha` for the values; a count is not a
+            non-negative integer.
+    """
+    if level not in _LEVELS:
+        raise ValueError(f"level must be one of {', '.join(_LEVELS)}, not {level!r}")
+    order = _domain_order(value_domain)
+    numeric = level in ("interval", "ratio") or (level == "ordinal" and order is None)
+    pair_counts: dict[int, Counter[tuple[Hashable, Hashable]]] = defaultdict(Counter)
+    value_totals: Counter[Hashable] = Counter()
+    items = units.items() if isinstance(units, Mapping) else units
+    for index, (values, repeat) in enumerate(items):
+        weight = _whole(repeat, f"units[{index}] count")
+        unit: Counter[Hashable] = Counter()
+        for position, value in enumerate(values):
+            if _is_missing(value):
+                continue
+            _check_value(value, position, index, level, order, numeric,
+                         where=f"units[{index}] value {position}")
+            unit[value] += 1
+        _add_unit(pair_counts, value_totals, unit, weight)
+    return _alpha(pair_counts, value_totals, level, order)
+
+
+def _domain_order(value_domain: Sequence[Hashable] | None) -> dict[Hashable, int] | None:
+    if value_domain is None:
+        return None
+    domain = list(value_domain)
+    try:
+        order = {value: position for position, value in enumerate(domain)}
+    except TypeError as exc:
+        raise ValueError(f"value_domain holds an unhashable value: {exc}") from None
+    if len(order) != len(domain):
+        raise ValueError("value_domain lists a value more than once")
+    return order
+
+
+def _add_unit(
+    pair_counts: dict[int, Counter[tuple[Hashable, Hashable]]],
+    value_totals: Counter[Hashable],
+    unit: Counter[Hashable],
+    weight: int = 1,
+) -> None:
+    """Add a unit's pairable values (``weight`` times) to the coincidence counts."""
+    m_u = sum(unit.values())
+    if m_u < 2 or weight == 0:
+        return
+    for value, n in unit.items():
+        value_totals[value] += n * weight
+    if len(unit) > 1:
+        counts = pair_counts[m_u]
+        for c, n_uc in unit.items():
+            for k, n_uk in unit.items():
+                if c != k:
+                    counts[c, k] += n_uc * n_uk * weight
+
+
+def _alpha(
+    pair_counts: dict[int, Counter[tuple[Hashable, Hashable]]],
+    value_totals: Counter[Hashable],
+    level: str,
+    order: dict[Hashable, int] | None,
+) -> float:
+    """Alpha from the pair counts (grouped by values per unit) and the value totals."""
     n = sum(value_totals.values())
     if n == 0 or len(value_totals) < 2:
         return NAN
 
     distance = _distance_function(level, value_totals, order)
-    observed = 0.0
-    for m_u, counts in pair_counts.items():
-        observed += math.fsum(count * distance(c, k) for (c, k), count in counts.items()) / (
-            m_u - 1
-        )
+    # fsum over the groups too: the same float whatever order the units came in
+    observed = math.fsum(
+        math.fsum(count * distance(c, k) for (c, k), count in counts.items()) / (m_u - 1)
+        for m_u, counts in pair_counts.items()
+    )
     values = list(value_totals)
     expected = math.fsum(
         value_totals[c] * value_totals[k] * distance(c, k)
@@ -168,9 +248,10 @@ def _check_value(
     level: str,
     order: dict[Hashable, int] | None,
     numeric: bool,
+    where: str | None = None,
 ) -> None:
     """Raise ValueError when ``value`` cannot be used at ``level``."""
-    where = f"reliability_data[{row}][{column}]"
+    where = where or f"reliability_data[{row}][{column}]"
     try:
         hash(value)
     except TypeError:
@@ -251,8 +332,13 @@ def cohen_kappa(labels_a: Sequence[Hashable | None], labels_b: Sequence[Hashable
     a, b = list(labels_a), list(labels_b)
     if len(a) != len(b):
         raise ValueError(f"labels_a has {len(a)} items and labels_b has {len(b)}; they must match")
-    count_a: Counter[Hashable] = Counter()
-    count_b: Counter[Hashable] = Counter()
+    if set(map(type, a)) | set(map(type, b)) <= {str}:
+        # Nothing missing, everything hashable: count at C speed (the same integers).
+        count_a, count_b = Counter(a), Counter(b)
+        total, agree = len(a), sum(map(operator.eq, a, b))
+        return _kappa(total, agree, count_a, count_b)
+    count_a = Counter()
+    count_b = Counter()
     agree = total = 0
     for index, (x, y) in enumerate(zip(a, b, strict=True)):
         if _is_missing(x) or _is_missing(y):
@@ -264,6 +350,36 @@ def cohen_kappa(labels_a: Sequence[Hashable | None], labels_b: Sequence[Hashable
             raise ValueError(f"item {index}: labels must be hashable") from None
         total += 1
         agree += x == y
+    return _kappa(total, agree, count_a, count_b)
+
+
+def cohen_kappa_table(table: Mapping[tuple[Hashable, Hashable], int]) -> float:
+    """Cohen's kappa from a contingency table: ``{(label_a, label_b): number of items}``.
+
+    The same value as :func:`cohen_kappa` on the two label sequences the table counts
+    (missing labels already left out), for data kept as counts instead of item lists.
+
+    Raises:
+        ValueError: a key is not a pair, or a count is not a non-negative integer.
+    """
+    count_a: Counter[Hashable] = Counter()
+    count_b: Counter[Hashable] = Counter()
+    agree = total = 0
+    for key, count in table.items():
+        if not isinstance(key, tuple) or len(key) != 2:
+            raise ValueError(f"table key {key!r} is not a (label_a, label_b) pair")
+        n = _whole(count, f"table[{key!r}]")
+        x, y = key
+        count_a[x] += n
+        count_b[y] += n
+        total += n
+        if x == y:
+            agree += n
+    return _kappa(total, agree, count_a, count_b)
+
+
+def _kappa(total: int, agree: int, count_a: Counter[Hashable], count_b: Counter[Hashable]
+           ) -> float:
     if total == 0:
         return NAN
     chance = sum(count_a[c] * count_b[c] for c in count_a)
@@ -278,7 +394,8 @@ def cohen_kappa(labels_a: Sequence[Hashable | None], labels_b: Sequence[Hashable
 # ---------------------------------------------------------------------------
 
 
-def fleiss_kappa(table: Sequence[Sequence[int]]) -> float:
+def fleiss_kappa(table: Sequence[Sequence[int]], *, weights: Sequence[int] | None = None
+                 ) -> float:
     """Fleiss' (1971) kappa for a fixed number of raters per subject.
 
     With ``N`` subjects, ``n`` ratings per subject and ``n_ij`` the number of raters who put
@@ -294,6 +411,9 @@ def fleiss_kappa(table: Sequence[Sequence[int]]) -> float:
             raters who chose that category for that subject (a non-negative integer; floats
             with an integral value are accepted). Every row must have the same length and
             sum to the same number of raters ``n >= 2``.
+        weights: Optional, one per row: the number of subjects the row stands for (a
+            non-negative integer), so that subjects rated alike can be given once. The
+            result is that of the table with each row repeated ``weight`` times.
 
     Returns:
         Kappa as a float (at most 1.0). ``float("nan")`` when the table has no rows, or when
@@ -302,11 +422,18 @@ def fleiss_kappa(table: Sequence[Sequence[int]]) -> float:
     Raises:
         ValueError: a row has a different length than row 0, or sums to a different number
             of raters than row 0 (the message names the row); a cell is not a non-negative
-            integer; the rows sum to fewer than 2 raters.
+            integer; the rows sum to fewer than 2 raters; ``weights`` does not give one
+            non-negative integer per row.
     """
     rows = [list(row) for row in table]
     if not rows:
         return NAN
+    if weights is None:
+        repeats = [1] * len(rows)
+    else:
+        repeats = [_whole(w, f"weights[{i}]") for i, w in enumerate(weights)]
+        if len(repeats) != len(rows):
+            raise ValueError(f"weights has {len(repeats)} items for {len(rows)} table rows")
     width = len(rows[0])
     raters: int | None = None
     column_totals = [0] * width
@@ -328,11 +455,12 @@ def fleiss_kappa(table: Sequence[Sequence[int]]) -> float:
                 f"table row {i} sums to {row_total} ratings but row 0 sums to {raters}; "
                 "every subject must be rated by the same number of raters"
             )
+        repeat = repeats[i]
         for j, count in enumerate(counts):
-            column_totals[j] += count
-            squares += count * count
+            column_totals[j] += count * repeat
+            squares += count * count * repeat
     assert raters is not None
-    all_ratings = len(rows) * raters  # N * n
+    all_ratings = sum(repeats) * raters  # N * n
     chance = sum(total * total for total in column_totals)  # (N n)^2 * P_e
     denominator = (all_ratings * all_ratings - chance) * (raters - 1)
     if denominator == 0:
@@ -343,16 +471,24 @@ def fleiss_kappa(table: Sequence[Sequence[int]]) -> float:
 
 def _count(cell: object, row: int, column: int) -> int:
     """A table cell as a non-negative int, or ValueError."""
-    if isinstance(cell, bool) or not isinstance(cell, numbers.Real):
-        raise ValueError(f"table[{row}][{column}] = {cell!r} is not a count")
-    if isinstance(cell, numbers.Integral):
-        value = int(cell)
-    else:
-        as_float = float(cell)
-        if not as_float.is_integer():
-            raise ValueError(f"table[{row}][{column}] = {cell!r} is not a whole number")
-        value = int(as_float)
-    if value < 0:
-        raise ValueError(f"table[{row}][{column}] = {cell!r} is negative")
-    return value
+    if type(cell) is int and cell >= 0:  # the common case, without the ABC checks below
+        return cell
+    return _whole(cell, f"table[{row}][{column}]")
 
+
+def _whole(value: object, where: str) -> int:
+    """``value`` as a non-negative int (an integral float is accepted), or ValueError."""
+    if type(value) is int and value >= 0:
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{where} = {value!r} is not a count")
+    if isinstance(value, numbers.Integral):
+        number = int(value)
+    else:
+        as_float = float(value)
+        if not as_float.is_integer():
+            raise ValueError(f"{where} = {value!r} is not a whole number")
+        number = int(as_float)
+    if number < 0:
+        raise ValueError(f"{where} = {value!r} is negative")
+    return number

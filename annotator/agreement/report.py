@@ -7,18 +7,24 @@ database or from any exported file.
 How the figures are made:
 
 * **Coders of a document**: the annotators whose status on it is ``done`` (from the
-  record's ``annotators`` list). With ``include_unfinished`` (or when a record has no
-  ``annotators`` list, as in files from elsewhere) every annotator with a claim on it. A
-  document with fewer than two coders is not compared. Gold claims are ignored.
+  record's ``annotators`` list). With ``include_unfinished`` also every annotator with a
+  claim on it; when a record has no ``annotators`` list (files from elsewhere), every
+  annotator with a claim on it. A document with fewer than two coders is not compared.
+  Gold claims are ignored.
 * **Span identification**: for every pair of coders of a document, their claim spans
-  (labels ignored) are matched one to one by :func:`span_f1`, ``exact`` and ``overlap``.
-  Pair and overall figures are micro-averaged: matched spans and span counts are summed
-  over the documents first. ``unitizing_alpha`` (uα of Krippendorff et al. 2016, nested
-  claims of one coder merged) is computed on the documents of each coder set put end to end
-  on one continuum, since uα needs every coder to have seen all of the continuum.
+  (labels ignored) are matched one to one by :func:`span_f1`: ``exact`` (same start and
+  end) and ``overlap`` (at least one shared character; the most pairs, then the most
+  shared characters). F1 is ``2 × matched / (spans of one + spans of the other)``. Pair
+  and overall figures are micro-averaged: matched spans and span counts are summed over
+  the documents first. ``unitizing_alpha`` (uα of Krippendorff et al. 2016, character by
+  character, nested claims of one coder merged) is computed on the documents of each coder
+  set put end to end on one continuum, since uα needs every coder to have seen all of the
+  continuum; the summary gives the mean of the sets' uα weighted by their characters.
 * **Labels on matched claims**: the overlap matches of each pair give the claim pairs on
-  which Cohen's kappa is computed per field and pair. Across coders, claims joined by
-  pairwise matches form one unit (at most one claim per coder: the first by position);
+  which Cohen's kappa is computed per field and pair (and, pooled over an annotator's
+  partners, per annotator); the stance confusion matrix counts them in both orders.
+  Across coders, claims joined by pairwise matches form one unit (at most one claim per
+  coder: the first by position);
   Krippendorff's alpha (nominal) runs on all units, coders who did not mark a unit being
   missing values; Fleiss' kappa on the units marked by every coder of their document, for
   the most common number of coders. A field with no value is the category ``(none)``;
@@ -32,27 +38,46 @@ Undefined figures are ``None`` in the report (NaN inside the metrics).
 
 from __future__ import annotations
 
+import bisect
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from itertools import combinations
+from itertools import accumulate, combinations
 from typing import Any
 
-from .metrics import cohen_kappa, fleiss_kappa, krippendorff_alpha
-from .spans import span_f1
-from .unitizing import unitizing_alpha
+from .metrics import cohen_kappa_table, fleiss_kappa, krippendorff_alpha_units
+from .spans import _overlap_pairs, span_f1
+from .unitizing import _tally_2016, unitizing_tally
 
 FIELDS = ("actor", "stance", "verdict", "evidence_relation")
 NONE = "(none)"
 HISTOGRAM_BINS = 10
+_STANCE = FIELDS.index("stance")
+
+Values = tuple[str, str, str, str]  # a claim's value of each field, in the order of FIELDS
 
 
-def _value(claim: dict[str, Any], field: str) -> str:
-    if field == "evidence_relation":
-        relations = sorted({e["relation"] for e in claim.get("evidence") or []})
-        return "+".join(relations) if relations else NONE
-    value = claim.get(field)
-    return NONE if value in (None, "") else str(value)
+def _values(claim: dict[str, Any]) -> Values:
+    """The claim's value of every field, in the order of FIELDS: the field as a string,
+    NONE when it is empty; for evidence_relation its items' relations, sorted, joined by
+    "+" (NONE without evidence)."""
+    evidence = claim.get("evidence")
+    if not evidence:
+        relation = NONE
+    elif len(evidence) == 1 and type(evidence[0]["relation"]) is str:
+        relation = evidence[0]["relation"]
+    else:
+        relation = "+".join(sorted({e["relation"] for e in evidence}))
+    actor, stance, verdict = claim.get("actor"), claim.get("stance"), claim.get("verdict")
+    return (
+        actor if type(actor) is str and actor else NONE if actor in (None, "") else str(actor),
+        stance if type(stance) is str and stance else NONE if stance in (None, "")
+        else str(stance),
+        verdict if type(verdict) is str and verdict else NONE if verdict in (None, "")
+        else str(verdict),
+        relation,
+    )
 
 
 def _number(value: float) -> float | None:
@@ -63,175 +88,179 @@ def _f1(matched: int, n_a: int, n_b: int) -> float | None:
     return 2 * matched / (n_a + n_b) if n_a + n_b else None
 
 
-def _coders(record: dict[str, Any], include_unfinished: bool) -> list[str]:
-    with_claims = {c["annotator"] for c in record.get("claims", []) if not c.get("is_gold")}
-    if include_unfinished or "annotators" not in record:
-        listed = {a["annotator"] for a in record.get("annotators", [])
-                  if a.get("status") != "skipped"}
-        return sorted(with_claims | listed)
-    return sorted({a["annotator"] for a in record["annotators"] if a.get("status") == "done"})
+def _coders(record: dict[str, Any], with_claims: Iterable[str],
+            include_unfinished: bool) -> list[str]:
+    """The coders of a document (see the module docstring); ``with_claims``: the annotators
+    with a claim (not gold) on it."""
+    if "annotators" not in record:
+        return sorted(with_claims)
+    done = {a["annotator"] for a in record["annotators"] if a.get("status") == "done"}
+    # Unfinished work: whoever has claims; someone who has not started is no coder (they
+    # would count as agreeing that there is nothing to mark).
+    return sorted(done.union(with_claims) if include_unfinished else done)
 
 
-class _Units:
-    """Joins pairwise matches into units: one claim per coder at most."""
+def _units(sizes: list[int], matches: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """Join pairwise matches into units: lists of ``(coder position, claim index)``.
 
-    def __init__(self) -> None:
-        self.parent: dict[tuple[str, int], tuple[str, int]] = {}
+    Claims are numbered coder after coder (``sizes`` claims each); ``matches`` are pairs of
+    such numbers. A unit keeps one claim per coder, the first by index; every claim not
+    matched is a unit of its own. Units come in the order of their first claim.
+    """
+    parent = list(range(sum(sizes)))
 
-    def find(self, node: tuple[str, int]) -> tuple[str, int]:
-        self.parent.setdefault(node, node)
-        while self.parent[node] != node:
-            self.parent[node] = self.parent[self.parent[node]]
-            node = self.parent[node]
+    def find(node: int) -> int:
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
         return node
 
-    def join(self, a: tuple[str, int], b: tuple[str, int]) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
+    for x, y in matches:
+        root_x, root_y = find(x), find(y)
+        if root_x != root_y:
+            parent[max(root_x, root_y)] = min(root_x, root_y)
+    found: dict[int, dict[int, int]] = {}
+    node = 0
+    for coder, size in enumerate(sizes):
+        for index in range(size):
+            root = parent[node]
+            if root != node:
+                root = find(node)
+            unit = found.get(root)
+            if unit is None:
+                found[root] = {coder: index}
+            elif coder not in unit:
+                unit[coder] = index
+            node += 1
+    return [list(unit.items()) for unit in found.values()]
 
-    def groups(self) -> list[dict[str, int]]:
-        found: dict[tuple[str, int], dict[str, int]] = {}
-        for node in sorted(self.parent):
-            unit = found.setdefault(self.find(node), {})
-            coder, index = node
-            unit.setdefault(coder, index)
-        return list(found.values())
+
+class _MostDisagreed:
+    """The ``top`` documents of the highest disagreement (ties: by id), kept as they come."""
+
+    def __init__(self, top: int | None) -> None:
+        if top is not None and top < 0:
+            raise ValueError(f"top must be a non-negative number or None, not {top!r}")
+        self.top = top
+        self.kept: list[dict[str, Any]] = []
+
+    @staticmethod
+    def key(document: dict[str, Any]) -> tuple[float, str]:
+        return (-document["disagreement"], str(document["id"]))
+
+    def offer(self, document: dict[str, Any]) -> None:
+        if self.top is not None and len(self.kept) >= self.top:
+            if self.top == 0 or self.key(document) >= self.key(self.kept[-1]):
+                return
+            self.kept.pop()
+        # after any equal key: the earlier document stays first, as a stable sort would
+        bisect.insort_right(self.kept, document, key=self.key)
 
 
 def agreement_report(
-    records: Iterable[dict[str, Any]], *, include_unfinished: bool = False, top: int = 10
+    records: Iterable[dict[str, Any]], *, include_unfinished: bool = False,
+    top: int | None = 10,
 ) -> dict[str, Any]:
     """Compute the agreement report (see the module docstring) from export records.
 
     Returns a JSON-serialisable dict with ``summary``, ``pairs``, ``fields``,
-    ``annotators``, ``documents`` (most disagreed first, ``top`` of them),
-    ``stance_confusion``, ``f1_histogram`` and ``unitizing``.
+    ``annotators``, ``documents`` (most disagreed first, ``top`` of them; all with
+    ``top=None``), ``stance_confusion``, ``f1_histogram`` and ``unitizing``.
+
+    Records are read one at a time and not kept: memory grows with the number of coders
+    and labels, not with the documents, texts and claims.
+
+    Raises:
+        ValueError: a claim's offsets are not integers with ``0 <= start < end`` within
+            its document's text (the message names the document).
     """
-    pair_spans: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    pair_labels: dict[tuple[str, str], dict[str, tuple[list[str], list[str]]]] = defaultdict(
-        lambda: {f: ([], []) for f in FIELDS})
-    confusion: Counter[tuple[str, str]] = Counter()
-    unit_columns: dict[str, list[dict[str, str]]] = {f: [] for f in FIELDS}
-    fleiss_units: dict[int, dict[str, list[Counter[str]]]] = defaultdict(
-        lambda: {f: [] for f in FIELDS})
+    # per pair: exact matches, overlap matches, spans of a, spans of b
+    pair_spans: dict[tuple[str, str], list[int]] = {}
+    # per pair and field: {(a's value, b's value): matched claim pairs}
+    pair_tables: dict[tuple[str, str], list[Counter[tuple[str, str]]]] = {}
+    # per field: how many units got each combination of values (in any order), for alpha...
+    alpha_units: list[Counter[tuple[str, ...]]] = [Counter() for _ in FIELDS]
+    # ...and, per number of coders, the units every coder of their document marked (Fleiss)
+    fleiss_units: dict[int, list[Counter[tuple[str, ...]]]] = {}
+    # per set of coders: the uα tally of their documents put end to end
     continua: dict[tuple[str, ...], dict[str, Any]] = {}
     per_annotator: dict[str, Counter[str]] = defaultdict(Counter)
-    per_document: list[dict[str, Any]] = []
+    most_disagreed = _MostDisagreed(top)
+    histogram = [0] * HISTOGRAM_BINS
     documents_total = documents_compared = 0
 
     for record in records:
         documents_total += 1
-        coders = _coders(record, include_unfinished)
-        claims: dict[str, list[dict[str, Any]]] = {c: [] for c in coders}
+        by_annotator: dict[str, list[dict[str, Any]]] = {}
         for claim in record.get("claims", []):
-            if not claim.get("is_gold") and claim["annotator"] in claims:
-                claims[claim["annotator"]].append(claim)
+            if not claim.get("is_gold"):
+                by_annotator.setdefault(claim["annotator"], []).append(claim)
+        coders = _coders(record, by_annotator, include_unfinished)
+        claims = {c: by_annotator.get(c, []) for c in coders}
         for coder in coders:
             per_annotator[coder]["claims"] += len(claims[coder])
             per_annotator[coder]["documents"] += 1
         if len(coders) < 2:
             continue
         documents_compared += 1
-        spans = {c: [(x["start"], x["end"], "claim") for x in claims[c]] for c in coders}
-        units = _Units()
-        labelled_f1s: list[float] = []
-        overlap_f1s: list[float] = []
-        for a, b in combinations(coders, 2):
-            exact = span_f1(spans[a], spans[b], mode="exact")
-            overlap = span_f1(spans[a], spans[b], mode="overlap")
-            tally = pair_spans[(a, b)]
-            tally["exact"] += exact.matched
-            tally["overlap"] += overlap.matched
-            tally["n_a"] += exact.n_a
-            tally["n_b"] += exact.n_b
-            same_stance = 0
-            for i, j in overlap.pairs:
-                ca, cb = claims[a][i], claims[b][j]
-                units.join((a, i), (b, j))
-                for field in FIELDS:
-                    values = pair_labels[(a, b)][field]
-                    values[0].append(_value(ca, field))
-                    values[1].append(_value(cb, field))
-                sa, sb = _value(ca, "stance"), _value(cb, "stance")
-                confusion[(sa, sb)] += 1
-                confusion[(sb, sa)] += 1
-                same_stance += sa == sb
-            overlap_f1s.append(overlap.f1)
-            labelled = _f1(same_stance, overlap.n_a, overlap.n_b)
-            labelled_f1s.append(1.0 if labelled is None else labelled)
-        for coder in coders:  # unmatched claims are units of their own
-            for index in range(len(claims[coder])):
-                units.find((coder, index))
-        for unit in units.groups():
-            for field in FIELDS:
-                unit_columns[field].append(
-                    {coder: _value(claims[coder][index], field) for coder, index in unit.items()})
-                if len(unit) == len(coders):
-                    fleiss_units[len(coders)][field].append(
-                        Counter(_value(claims[c][i], field) for c, i in unit.items()))
-        continuum = continua.setdefault(tuple(coders), {"length": 0, "documents": 0,
-                                                       "units": {c: [] for c in coders}})
-        offset = continuum["length"]
-        for coder in coders:
-            continuum["units"][coder].extend(
-                (s + offset, e + offset, "claim") for s, e, _ in spans[coder])
-        continuum["length"] += len(record.get("text", "")) or max(
-            (e for c in coders for _, e, _ in spans[c]), default=0)
-        continuum["documents"] += 1
-        mean_f1 = sum(overlap_f1s) / len(overlap_f1s)
-        per_document.append({
-            "id": record.get("id"), "document_id": record.get("document_id"),
-            "title": record.get("title", ""), "coders": coders,
-            "claims": {c: len(claims[c]) for c in coders},
-            "overlap_f1": mean_f1,
-            "disagreement": 1 - sum(labelled_f1s) / len(labelled_f1s),
-        })
+        try:
+            document = _compare(record, coders, claims, pair_spans, pair_tables, alpha_units,
+                                fleiss_units, continua)
+        except ValueError as exc:
+            raise ValueError(f"document {record.get('id')!r}: {exc}") from None
+        histogram[min(HISTOGRAM_BINS - 1, int(document["overlap_f1"] * HISTOGRAM_BINS))] += 1
+        most_disagreed.offer(document)
 
     coders_all = sorted(per_annotator)
+    no_tables: list[Counter[tuple[str, str]]] = [Counter() for _ in FIELDS]
     pairs = []
-    totals: Counter[str] = Counter()
+    totals = [0, 0, 0, 0]
     for (a, b), tally in sorted(pair_spans.items()):
-        totals.update(tally)
-        kappas = {f: _number(cohen_kappa(*pair_labels[(a, b)][f])) if pair_labels[(a, b)][f][0]
-                  else None for f in FIELDS}
+        exact, overlap, n_a, n_b = tally
+        totals = [t + x for t, x in zip(totals, tally, strict=True)]
+        tables = pair_tables.get((a, b), no_tables)
+        kappas = {field: _number(cohen_kappa_table(tables[f])) if tables[f] else None
+                  for f, field in enumerate(FIELDS)}
         pairs.append({
-            "a": a, "b": b, "spans_a": tally["n_a"], "spans_b": tally["n_b"],
-            "matched_exact": tally["exact"], "matched_overlap": tally["overlap"],
-            "f1_exact": _f1(tally["exact"], tally["n_a"], tally["n_b"]),
-            "f1_overlap": _f1(tally["overlap"], tally["n_a"], tally["n_b"]),
+            "a": a, "b": b, "spans_a": n_a, "spans_b": n_b,
+            "matched_exact": exact, "matched_overlap": overlap,
+            "f1_exact": _f1(exact, n_a, n_b),
+            "f1_overlap": _f1(overlap, n_a, n_b),
             "kappa": kappas,
         })
         for coder in (a, b):
-            per_annotator[coder]["pair_matched"] += tally["overlap"]
-            per_annotator[coder]["pair_spans"] += tally["n_a"] + tally["n_b"]
+            per_annotator[coder]["pair_matched"] += overlap
+            per_annotator[coder]["pair_spans"] += n_a + n_b
 
-    modal_n = max(fleiss_units, key=lambda n: (len(fleiss_units[n]["stance"]), n), default=None)
+    modal_n = max(fleiss_units, key=lambda n: (fleiss_units[n][_STANCE].total(), n),
+                  default=None)
     fields = {}
-    for field in FIELDS:
-        columns = unit_columns[field]
-        matrix = [[column.get(coder) for column in columns] for coder in coders_all]
-        alpha = krippendorff_alpha(matrix, "nominal") if columns else float("nan")
+    for f, field in enumerate(FIELDS):
+        units = alpha_units[f]
+        alpha = krippendorff_alpha_units(units, "nominal") if units else float("nan")
         fleiss = float("nan")
         fleiss_n = 0
-        if modal_n is not None and fleiss_units[modal_n][field]:
-            counters = fleiss_units[modal_n][field]
-            categories = sorted({k for counter in counters for k in counter})
-            fleiss = fleiss_kappa([[counter[k] for k in categories] for counter in counters])
-            fleiss_n = len(counters)
+        if modal_n is not None and fleiss_units[modal_n][f]:
+            complete_units = fleiss_units[modal_n][f]
+            categories = sorted({k for key in complete_units for k in key})
+            rows, weights = [], []
+            for key, count in complete_units.items():
+                chosen = Counter(key)
+                rows.append([chosen[k] for k in categories])
+                weights.append(count)
+            fleiss = fleiss_kappa(rows, weights=weights)
+            fleiss_n = complete_units.total()
         fields[field] = {
-            "krippendorff_alpha": _number(alpha), "units": len(columns),
+            "krippendorff_alpha": _number(alpha), "units": units.total(),
             "fleiss_kappa": _number(fleiss), "fleiss_units": fleiss_n, "fleiss_raters": modal_n,
             "mean_pair_kappa": _mean(p["kappa"][field] for p in pairs),
         }
 
     unitizing = []
     for coders_set, continuum in sorted(continua.items()):
-        alpha = unitizing_alpha([continuum["units"][c] for c in coders_set],
-                                continuum["length"], overlaps="merge") \
-            if continuum["length"] else float("nan")
         unitizing.append({"coders": list(coders_set), "documents": continuum["documents"],
-                          "characters": continuum["length"], "alpha_u": _number(alpha)})
+                          "characters": continuum["tally"].length,
+                          "alpha_u": _number(continuum["tally"].alpha())})
 
     annotators = []
     for coder in coders_all:
@@ -240,33 +269,147 @@ def agreement_report(
             "annotator": coder, "documents": stats["documents"], "claims": stats["claims"],
             "f1_overlap": (2 * stats["pair_matched"] / stats["pair_spans"]
                            if stats["pair_spans"] else None),
-            "stance_kappa": _number(_pooled_kappa(coder, pair_labels, "stance")),
+            "stance_kappa": _number(_pooled_kappa(coder, pair_tables, _STANCE)),
         })
 
+    confusion: Counter[tuple[str, str]] = Counter()
+    for tables in pair_tables.values():  # each match counts in both orders: symmetric
+        for (x, y), n in tables[_STANCE].items():
+            confusion[(x, y)] += n
+            confusion[(y, x)] += n
     stances = sorted({s for pair in confusion for s in pair})
-    histogram = [0] * HISTOGRAM_BINS
-    for document in per_document:
-        histogram[min(HISTOGRAM_BINS - 1, int(document["overlap_f1"] * HISTOGRAM_BINS))] += 1
-    per_document.sort(key=lambda d: (-d["disagreement"], str(d["id"])))
     return {
         "summary": {
             "documents": documents_total, "documents_compared": documents_compared,
             "annotators": coders_all, "pairs": len(pairs),
-            "f1_exact": _f1(totals["exact"], totals["n_a"], totals["n_b"]),
-            "f1_overlap": _f1(totals["overlap"], totals["n_a"], totals["n_b"]),
+            "f1_exact": _f1(totals[0], totals[2], totals[3]),
+            "f1_overlap": _f1(totals[1], totals[2], totals[3]),
             "alpha_u": _pooled_alpha_u(unitizing),
             "include_unfinished": include_unfinished,
         },
         "pairs": pairs,
         "fields": fields,
         "annotators": annotators,
-        "documents": per_document[:top],
+        "documents": most_disagreed.kept,
         "stance_confusion": {"labels": stances,
                              "counts": [[confusion[(a, b)] for b in stances] for a in stances]},
         "f1_histogram": {"bins": [i / HISTOGRAM_BINS for i in range(HISTOGRAM_BINS + 1)],
                          "counts": histogram},
         "unitizing": unitizing,
     }
+
+
+def _compare(
+    record: dict[str, Any],
+    coders: list[str],
+    claims: dict[str, list[dict[str, Any]]],
+    pair_spans: dict[tuple[str, str], list[int]],
+    pair_tables: dict[tuple[str, str], list[Counter[tuple[str, str]]]],
+    alpha_units: list[Counter[tuple[str, ...]]],
+    fleiss_units: dict[int, list[Counter[tuple[str, ...]]]],
+    continua: dict[tuple[str, ...], dict[str, Any]],
+) -> dict[str, Any]:
+    """Compare one document's coders (two or more): add to the running sums; return the
+    document's entry (its mean overlap F1 and disagreement)."""
+    spans = {c: [(x["start"], x["end"], "claim") for x in claims[c]] for c in coders}
+    length = len(record.get("text", "")) or max(
+        (e for c in coders for _, e, _ in spans[c]), default=0)
+    # Checked once here; the checking entry points (span_f1, unitizing_tally) would check
+    # every span again for every pair. Anything unusual goes through them (and their errors).
+    checked = all(type(s) is int and type(e) is int and 0 <= s < e <= length
+                  for c in coders for s, e, _ in spans[c])
+    values = {c: [_values(x) for x in claims[c]] for c in coders}
+    bounds = {c: {span[:2] for span in spans[c]} for c in coders}
+    distinct = all(len(bounds[c]) == len(spans[c]) for c in coders)
+    sizes = [len(claims[c]) for c in coders]
+    first = dict(zip(coders, accumulate([0, *sizes]), strict=False))  # node numbers
+    matches: list[tuple[int, int]] = []
+    labelled_f1s: list[float] = []
+    overlap_f1s: list[float] = []
+    for a, b in combinations(coders, 2):
+        # span_f1(mode="overlap") checks the spans; the exact matches (one to one, same
+        # start and end) that span_f1(mode="exact") would count are their multiset overlap.
+        if checked:
+            matched_pairs = _overlap_pairs(spans[a], spans[b])
+        else:
+            matched_pairs = list(span_f1(spans[a], spans[b], mode="overlap").pairs)
+        n_a, n_b = len(spans[a]), len(spans[b])
+        tally = pair_spans.setdefault((a, b), [0, 0, 0, 0])
+        tally[0] += len(bounds[a] & bounds[b]) if distinct else sum((
+            Counter(s[:2] for s in spans[a]) & Counter(s[:2] for s in spans[b])).values())
+        tally[1] += len(matched_pairs)
+        tally[2] += n_a
+        tally[3] += n_b
+        same_stance = 0
+        if matched_pairs:
+            tables = pair_tables.get((a, b))
+            if tables is None:
+                tables = pair_tables[(a, b)] = [Counter() for _ in FIELDS]
+            actors, stances, verdicts, relations = tables
+            values_a, values_b = values[a], values[b]
+            base_a, base_b = first[a], first[b]
+            for i, j in matched_pairs:
+                va, vb = values_a[i], values_b[j]
+                matches.append((base_a + i, base_b + j))
+                actors[va[0], vb[0]] += 1
+                stances[va[1], vb[1]] += 1
+                verdicts[va[2], vb[2]] += 1
+                relations[va[3], vb[3]] += 1
+                same_stance += va[1] == vb[1]
+        # span_f1's F1: 1.0 when neither marked anything
+        overlap_f1s.append(2 * len(matched_pairs) / (n_a + n_b) if n_a + n_b else 1.0)
+        labelled = _f1(same_stance, n_a, n_b)
+        labelled_f1s.append(1.0 if labelled is None else labelled)
+
+    # The units' values: one tuple per unit and field (alpha and Fleiss ignore the order).
+    complete = len(coders)
+    by_coder = [values[c] for c in coders]
+    actors, stances, verdicts, relations = alpha_units
+    for unit in _units(sizes, matches):
+        actor, stance, verdict, relation = zip(*[by_coder[c][i] for c, i in unit],
+                                               strict=True)
+        actors[actor] += 1
+        stances[stance] += 1
+        verdicts[verdict] += 1
+        relations[relation] += 1
+        if len(unit) == complete:
+            full = fleiss_units.get(complete)
+            if full is None:
+                full = fleiss_units[complete] = [Counter() for _ in FIELDS]
+            full[0][actor] += 1
+            full[1][stance] += 1
+            full[2][verdict] += 1
+            full[3][relation] += 1
+
+    coders_units = [spans[c] for c in coders]
+    tally_u = _tally_2016(coders_units, length, "merge") if checked and length \
+        else unitizing_tally(coders_units, length, overlaps="merge")
+    continuum = continua.get(tuple(coders))
+    if continuum is None:
+        continua[tuple(coders)] = {"documents": 1, "tally": tally_u}
+    else:
+        continuum["documents"] += 1
+        continuum["tally"].add(tally_u)
+    return {
+        "id": record.get("id"), "document_id": record.get("document_id"),
+        "title": record.get("title", ""), "coders": coders,
+        "claims": {c: len(claims[c]) for c in coders},
+        "overlap_f1": sum(overlap_f1s) / len(overlap_f1s),
+        "disagreement": 1 - sum(labelled_f1s) / len(labelled_f1s),
+    }
+
+
+def method_notes() -> list[tuple[str, str]]:
+    """How the figures are made (this module's documentation), as ``(title, text)`` pairs of
+    plain text for a page to show; empty when documentation is stripped (``python -OO``)."""
+    notes: list[tuple[str, str]] = []
+    for block in re.split(r"\n\* ", "\n" + (__doc__ or "").split("How the figures are made:")[-1]):
+        match = re.match(r"\*\*(.+?)\*\*:\s*(.*)", block.strip(), re.S)
+        if match:
+            text = " ".join(match.group(2).split("\n\n")[0].split())
+            text = re.sub(r":\w+:`([^`]+)`", r"\1", text).replace("``", "")
+            notes.append((match.group(1), text))
+    return notes
 
 
 def _mean(values: Iterable[float | None]) -> float | None:
@@ -281,15 +424,14 @@ def _pooled_alpha_u(unitizing: list[dict[str, Any]]) -> float | None:
     return sum(a * w for a, w in weighted) / total if total else None
 
 
-def _pooled_kappa(coder: str, pair_labels: dict, field: str) -> float:
+def _pooled_kappa(coder: str, pair_tables: dict[tuple[str, str], list[Counter[tuple[str, str]]]],
+                  field: int) -> float:
     """Cohen's kappa of one coder against every partner, their matched pairs pooled."""
-    mine: list[str] = []
-    theirs: list[str] = []
-    for (a, b), labels in pair_labels.items():
+    pooled: Counter[tuple[str, str]] = Counter()
+    for (a, b), tables in pair_tables.items():
         if coder == a:
-            mine += labels[field][0]
-            theirs += labels[field][1]
+            pooled.update(tables[field])
         elif coder == b:
-            mine += labels[field][1]
-            theirs += labels[field][0]
-    return cohen_kappa(mine, theirs) if mine else float("nan")
+            for (x, y), n in tables[field].items():
+                pooled[y, x] += n
+    return cohen_kappa_table(pooled) if pooled else float("nan")

@@ -106,6 +106,11 @@ def span_f1(
 
 def _check_span(span: object, side: str, index: int) -> Span:
     """``span`` as a validated ``(start, end, label)`` tuple, or ValueError."""
+    if type(span) is tuple and len(span) == 3:  # the common case, without ABC checks
+        start, end, label = span
+        if type(start) is int and type(end) is int and 0 <= start < end and (
+                type(label) is str or label is None):
+            return span
     where = f"{side}[{index}] = {span!r}"
     if isinstance(span, str | bytes) or not isinstance(span, Sequence) or len(span) != 3:
         raise ValueError(f"{where}: a span is a (start, end, label) triple")
@@ -138,51 +143,67 @@ def _exact_pairs(a: list[Span], b: list[Span]) -> list[tuple[int, int]]:
     return pairs
 
 
-def _shared(x: Span, y: Span) -> int:
-    """Number of characters two spans share (0 when they are disjoint)."""
-    return max(0, min(x[1], y[1]) - max(x[0], y[0]))
-
-
 def _overlap_pairs(a: list[Span], b: list[Span]) -> list[tuple[int, int]]:
     """An optimal assignment of same-label overlapping spans (see :func:`span_f1`)."""
-    # Candidate edges, found per label with b sorted by start.
-    b_by_label: dict[Hashable, list[int]] = defaultdict(list)
-    for j in sorted(range(len(b)), key=lambda j: (b[j][0], b[j][1], j)):
-        b_by_label[b[j][2]].append(j)
+    # Candidate edges, found per label with b sorted by start (j unique: labels never
+    # compared).
+    b_by_label: dict[Hashable, list[tuple[int, int, int]]] = {}
+    for b_start, b_end, j, label in sorted(
+            [(span[0], span[1], j, span[2]) for j, span in enumerate(b)]):
+        b_by_label.setdefault(label, []).append((b_start, b_end, j))
     edges: dict[tuple[int, int], int] = {}
-    for i, span in enumerate(a):
-        for j in b_by_label.get(span[2], ()):
-            if b[j][0] >= span[1]:
+    degree_a = [0] * len(a)
+    degree_b = [0] * len(b)
+    for i, (start, end, label) in enumerate(a):
+        for b_start, b_end, j in b_by_label.get(label, ()):
+            if b_start >= end:
                 break
-            shared = _shared(span, b[j])
-            if shared:
-                edges[i, j] = shared
+            if b_end > start:  # they share min(ends) - max(starts) > 0 characters
+                edges[i, j] = (b_end if b_end < end else end) - (
+                    b_start if b_start > start else start)
+                degree_a[i] += 1
+                degree_b[j] += 1
+    if not edges:
+        return []
 
-    # Connected components of the bipartite graph (union-find over a- and b-nodes).
-    parent: dict[tuple[str, int], tuple[str, int]] = {}
+    # An edge whose two spans overlap nothing else is a pair of its own: no assignment.
+    pairs: list[tuple[int, int]] = []
+    shared: list[tuple[int, int]] = []
+    for edge in edges:
+        if degree_a[edge[0]] == 1 and degree_b[edge[1]] == 1:
+            pairs.append(edge)
+        else:
+            shared.append(edge)
+    if not shared:
+        return pairs
 
-    def find(node: tuple[str, int]) -> tuple[str, int]:
-        parent.setdefault(node, node)
+    # Connected components of the rest (union-find over a-nodes i and b-nodes n_a + j).
+    n_a = len(a)
+    parent = list(range(n_a + len(b)))
+
+    def find(node: int) -> int:
         while parent[node] != node:
             parent[node] = parent[parent[node]]
             node = parent[node]
         return node
 
-    for i, j in edges:
-        root_a, root_b = find(("a", i)), find(("b", j))
+    for i, j in shared:
+        root_a, root_b = find(i), find(n_a + j)
         if root_a != root_b:
             parent[max(root_a, root_b)] = min(root_a, root_b)
-    components: dict[tuple[str, int], list[tuple[int, int]]] = defaultdict(list)
-    for edge in sorted(edges):
-        components[find(("a", edge[0]))].append(edge)
+    components: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for edge in sorted(shared):
+        components[find(edge[0])].append(edge)
 
-    pairs: list[tuple[int, int]] = []
     for component in components.values():
-        if len(component) == 1:
-            pairs.append(component[0])
-            continue
         rows = sorted({i for i, _ in component})
         cols = sorted({j for _, j in component})
+        if len(rows) == 1 or len(cols) == 1:
+            # One span against several: the assignment below takes the first of the largest
+            # overlaps (in index order); taken directly here.
+            best = max(edges[edge] for edge in component)
+            pairs.append(next(edge for edge in component if edges[edge] == best))
+            continue
         big = 1 + sum(edges[edge] for edge in component)
         weight = [
             [big + edges[i, j] if (i, j) in edges else 0 for j in cols] for i in rows
@@ -200,9 +221,13 @@ def _max_weight_assignment(weight: list[list[int]]) -> list[tuple[int, int]]:
     fewer). Hungarian algorithm with potentials (Kuhn-Munkres, O(n^2 m)) on the costs
     ``-weight``; deterministic.
     """
+    if len(weight) == 2 and len(weight[0]) == 2:
+        return _assignment_2x2(weight)
     transposed = len(weight) > len(weight[0])
     matrix = [list(column) for column in zip(*weight, strict=True)] if transposed else weight
     n, m = len(matrix), len(matrix[0])
+    infinity = float("inf")
+    columns = range(1, m + 1)
     u = [0] * (n + 1)
     v = [0] * (m + 1)
     owner = [0] * (m + 1)  # owner[j]: the row (1-based) assigned to column j, 0 if none
@@ -210,17 +235,19 @@ def _max_weight_assignment(weight: list[list[int]]) -> list[tuple[int, int]]:
     for row in range(1, n + 1):
         owner[0] = row
         j0 = 0
-        best = [float("inf")] * (m + 1)
+        best = [infinity] * (m + 1)
         used = [False] * (m + 1)
         while True:
             used[j0] = True
             i0 = owner[j0]
-            delta = float("inf")
+            costs = matrix[i0 - 1]
+            u_i0 = u[i0]
+            delta = infinity
             j1 = 0
-            for j in range(1, m + 1):
+            for j in columns:
                 if used[j]:
                     continue
-                reduced = -matrix[i0 - 1][j - 1] - u[i0] - v[j]
+                reduced = -costs[j - 1] - u_i0 - v[j]
                 if reduced < best[j]:
                     best[j] = reduced
                     way[j] = j0
@@ -240,7 +267,25 @@ def _max_weight_assignment(weight: list[list[int]]) -> list[tuple[int, int]]:
             j1 = way[j0]
             owner[j0] = owner[j1]
             j0 = j1
-    result = [(owner[j] - 1, j - 1) for j in range(1, m + 1) if owner[j]]
+    result = [(owner[j] - 1, j - 1) for j in columns if owner[j]]
     if transposed:
         result = [(column, row) for row, column in result]
     return result
+
+
+def _assignment_2x2(weight: list[list[int]]) -> list[tuple[int, int]]:
+    """What :func:`_max_weight_assignment` returns for a 2 x 2 matrix, without its loops.
+
+    Traced from the algorithm: each row takes its best column (the first on a tie); if both
+    want the same column ``c``, the row that loses less by taking the other column ``o``
+    moves there, row 1 (the second) on a tie.
+    """
+    (p, q), (r, s) = weight
+    first = 0 if p >= q else 1
+    second = 0 if r >= s else 1
+    if first != second:
+        return [(0, first), (1, second)]
+    c, o = first, 1 - first
+    if weight[0][c] - weight[0][o] < weight[1][c] - weight[1][o]:
+        return [(0, o), (1, c)]
+    return [(0, c), (1, o)]

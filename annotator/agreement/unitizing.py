@@ -72,12 +72,14 @@ from __future__ import annotations
 
 import bisect
 import numbers
+import operator
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Literal
 
-__all__ = ["unitizing_alpha"]
+__all__ = ["UnitizingTally", "unitizing_alpha", "unitizing_tally"]
 
 Unit = tuple[int, int, Hashable]
 Variant = Literal["u", "binary", "2004"]
@@ -101,6 +103,7 @@ class _AnyLabel:
 
 _GAP = _Gap()
 _ANY = _AnyLabel()
+_BOUNDS = operator.itemgetter(0, 1)  # a unit's (start, end), to sort units by position
 
 
 def unitizing_alpha(
@@ -117,7 +120,9 @@ def unitizing_alpha(
     and ``"2004"`` (Krippendorff 2004's per-label uα, pooled as
     ``1 - sum D_o / sum D_e``). To assess one label with ``"2004"``, pass only that
     label's units. To pool several documents into one value, put them end to end on one
-    continuum (add each document's start offset to its units).
+    continuum (add each document's start offset to its units), or for ``"u"`` and
+    ``"binary"`` add up the documents' :func:`unitizing_tally` (the same value, without
+    building the long continuum).
 
     Args:
         annotations: One entry per coder, each a sequence of units ``(start, end, label)``
@@ -176,11 +181,113 @@ def unitizing_alpha(
         coders = [[(start, end, _ANY) for start, end, _ in units] for units in coders]
     if variant == "2004":
         return _alpha_2004(coders, length, overlaps)
-    return _alpha_2016(coders, length, overlaps)
+    return _tally_2016(coders, length, overlaps).alpha()
+
+
+@dataclass
+class UnitizingTally:
+    """The integer sums behind uα and |uα (2016) of ``coders`` coders on a continuum.
+
+    Tallies add up: the tally of several continua put end to end (the same coders on each)
+    is the sum of their tallies, so a corpus can be assessed one document at a time
+    (``total = a + b``, or ``total.add(b)`` in place) and :meth:`alpha` gives exactly what
+    :func:`unitizing_alpha` gives on the documents put end to end.
+
+    Attributes:
+        coders: ``m``.
+        length: ``L``, the length of the continuum.
+        disagreeing_pairs: ``(m - 1) * D_o``: every character counted once per ordered pair
+            of coders whose values (label, or gap) differ there.
+        unit_squares: ``sum of l**2`` over the (merged) units of every coder.
+        totals: ``N_c`` per label: the characters coded ``c``, over all coders (the gap is
+            what is left of ``m * L``).
+    """
+
+    coders: int
+    length: int = 0
+    disagreeing_pairs: int = 0
+    unit_squares: int = 0
+    totals: Counter[Hashable] = field(default_factory=Counter)
+
+    def add(self, other: UnitizingTally) -> None:
+        """Add ``other`` (a continuum put after this one) in place."""
+        if other.coders != self.coders:
+            raise ValueError(f"cannot add a tally of {other.coders} coders to one of "
+                             f"{self.coders}")
+        self.length += other.length
+        self.disagreeing_pairs += other.disagreeing_pairs
+        self.unit_squares += other.unit_squares
+        totals = self.totals
+        for label, size in other.totals.items():
+            totals[label] += size
+
+    def __add__(self, other: UnitizingTally) -> UnitizingTally:
+        total = UnitizingTally(self.coders, self.length, self.disagreeing_pairs,
+                               self.unit_squares, Counter(self.totals))
+        total.add(other)
+        return total
+
+    def alpha(self) -> float:
+        """uα (or |uα, as tallied); ``float("nan")`` when undefined (see unitizing_alpha)."""
+        m = self.coders
+        if m < 2 or self.length == 0:
+            return NAN
+        total = m * self.length  # T = l..
+        gaps = total - sum(self.totals.values())  # N_φ
+        spread = total * total - sum(n * n for n in self.totals.values()) - gaps * gaps
+        if spread == 0:  # T**2 - sum N_c**2 (the gap included): no variation
+            return NAN
+        # C: l**2 per unit, l per gap (a coder's gaps add up to what it did not cover)
+        correction = self.unit_squares + gaps
+        observed = Fraction(self.disagreeing_pairs, m - 1)
+        expected = Fraction(total * spread, total * total - correction)
+        return float(1 - observed / expected)
+
+
+def unitizing_tally(
+    annotations: Sequence[Sequence[Unit]],
+    continuum_length: int,
+    *,
+    variant: Literal["u", "binary"] = "u",
+    overlaps: OverlapPolicy = "error",
+) -> UnitizingTally:
+    """The :class:`UnitizingTally` of uα (``"u"``) or |uα (``"binary"``) for one continuum.
+
+    Arguments and errors as :func:`unitizing_alpha` (which, for these two variants, is
+    ``unitizing_tally(...).alpha()``). With fewer than two coders or an empty continuum
+    nothing is tallied and :meth:`UnitizingTally.alpha` is NaN.
+    """
+    if variant not in ("u", "binary"):
+        raise ValueError(f"variant must be 'u' or 'binary', not {variant!r}")
+    if overlaps not in ("error", "merge"):
+        raise ValueError(f"overlaps must be 'error' or 'merge', not {overlaps!r}")
+    if (
+        isinstance(continuum_length, bool)
+        or not isinstance(continuum_length, numbers.Integral)
+        or continuum_length < 0
+    ):
+        raise ValueError(
+            f"continuum_length must be a non-negative integer, not {continuum_length!r}"
+        )
+    length = int(continuum_length)
+    coders = [
+        [_check_unit(unit, coder, index, length) for index, unit in enumerate(units)]
+        for coder, units in enumerate(annotations)
+    ]
+    if len(coders) < 2 or length == 0:
+        return UnitizingTally(len(coders), length)
+    if variant == "binary":
+        coders = [[(start, end, _ANY) for start, end, _ in units] for units in coders]
+    return _tally_2016(coders, length, overlaps)
 
 
 def _check_unit(unit: object, coder: int, index: int, length: int) -> Unit:
     """``unit`` as a validated ``(start, end, label)`` tuple, or ValueError."""
+    if type(unit) is tuple and len(unit) == 3:  # the common case, without ABC checks
+        start, end, label = unit
+        if type(start) is int and type(end) is int and 0 <= start < end <= length and (
+                type(label) is str or label is None):
+            return unit
     where = f"annotations[{coder}][{index}] = {unit!r}"
     if isinstance(unit, str | bytes) or not isinstance(unit, Sequence) or len(unit) != 3:
         raise ValueError(f"{where}: a unit is a (start, end, label) triple")
@@ -213,7 +320,7 @@ def _resolve_overlaps(
         by_label[unit[2]].append(unit)
     resolved: list[Unit] = []
     for label_units in by_label.values():
-        label_units.sort(key=lambda unit: (unit[0], unit[1]))
+        label_units.sort(key=_BOUNDS)
         merged: list[Unit] = []
         for unit in label_units:
             if merged and unit[0] < merged[-1][1]:
@@ -227,7 +334,9 @@ def _resolve_overlaps(
             else:
                 merged.append(unit)
         resolved.extend(merged)
-    resolved.sort(key=lambda unit: (unit[0], unit[1]))
+    if len(by_label) <= 1:  # one label: already sorted, and merged ones never overlap
+        return resolved
+    resolved.sort(key=_BOUNDS)
     if not mixed_labels_ok:
         for previous, unit in zip(resolved, resolved[1:], strict=False):
             if unit[0] < previous[1]:
@@ -259,41 +368,53 @@ def _partition(units: list[Unit], length: int, gap: Hashable) -> list[Unit]:
 # ---------------------------------------------------------------------------
 
 
-def _alpha_2016(coders: list[list[Unit]], length: int, overlaps: OverlapPolicy) -> float:
+def _tally_2016(coders: list[list[Unit]], length: int, overlaps: OverlapPolicy
+                ) -> UnitizingTally:
     m = len(coders)
-    partitions = [
-        _partition(_resolve_overlaps(units, coder, overlaps, mixed_labels_ok=False), length, _GAP)
-        for coder, units in enumerate(coders)
-    ]
-    # Self-pairing correction C: l**2 per unit, l per gap.
-    correction = 0
-    for segments in partitions:
-        for start, end, value in segments:
+    resolved = [_resolve_overlaps(units, coder, overlaps, mixed_labels_ok=False)
+                for coder, units in enumerate(coders)]
+    # N_c per label, each coder's covered length, and sum of l**2 over units
+    totals: Counter[Hashable] = Counter()
+    covered = []
+    unit_squares = 0
+    for units in resolved:
+        coder_covered = 0
+        for start, end, label in units:
             size = end - start
-            correction += size if value is _GAP else size * size
-    # Elementary intervals between consecutive boundaries of any coder: there every coder's
-    # value is constant, so the pairs of coders disagreeing there are counted at once.
-    boundaries = sorted({0, length} | {point for seg in partitions for s in seg for point in s[:2]})
-    cursor = [0] * m
-    disagreeing_pairs = 0  # (m - 1) * D_o = sum over intervals of d * (m**2 - sum_c n_c**2)
-    totals: Counter[Hashable] = Counter()  # N_c
-    for left, right in zip(boundaries, boundaries[1:], strict=False):
-        counts: Counter[Hashable] = Counter()
-        for coder, segments in enumerate(partitions):
-            while segments[cursor[coder]][1] <= left:
-                cursor[coder] += 1
-            counts[segments[cursor[coder]][2]] += 1
-        width = right - left
-        disagreeing_pairs += width * (m * m - sum(n * n for n in counts.values()))
-        for value, n in counts.items():
-            totals[value] += width * n
-    total = m * length  # T = l..
-    spread = total * total - sum(n * n for n in totals.values())  # T**2 - sum N_c**2
-    if spread == 0:
-        return NAN
-    observed = Fraction(disagreeing_pairs, m - 1)
-    expected = Fraction(total * spread, total * total - correction)
-    return float(1 - observed / expected)
+            totals[label] += size
+            coder_covered += size
+            unit_squares += size * size
+        covered.append(coder_covered)
+    # (m - 1) * D_o: every character counts once per ordered pair of coders whose values
+    # differ there. For coders i and j that is cov_i + cov_j - both - same, "both" being the
+    # characters both covered and "same" those of them with the same label.
+    disagreeing_pairs = 0
+    for i in range(m):
+        for j in range(i + 1, m):
+            both, same = _shared_coverage(resolved[i], resolved[j])
+            disagreeing_pairs += 2 * (covered[i] + covered[j] - both - same)
+    return UnitizingTally(m, length, disagreeing_pairs, unit_squares, totals)
+
+
+def _shared_coverage(first: list[Unit], second: list[Unit]) -> tuple[int, int]:
+    """Characters covered by both coders' units (sorted, disjoint), and those of them where
+    the two units have the same label."""
+    both = same = 0
+    i = j = 0
+    n_first, n_second = len(first), len(second)
+    while i < n_first and j < n_second:
+        start_1, end_1, label_1 = first[i]
+        start_2, end_2, label_2 = second[j]
+        shared = (end_1 if end_1 < end_2 else end_2) - (start_1 if start_1 > start_2 else start_2)
+        if shared > 0:
+            both += shared
+            if label_1 == label_2:
+                same += shared
+        if end_1 <= end_2:
+            i += 1
+        else:
+            j += 1
+    return both, same
 
 
 # ---------------------------------------------------------------------------
