@@ -201,3 +201,25 @@ def test_rejecting_leaves_the_annotators_claim_version_alone(client, document, t
     saved = client.patch(f"/api/v1/claims/{after.id}", json={"version": version, "note": "x"},
                          headers=token_for("alice"))
     assert saved.status_code == 200
+
+
+def test_agreement_with_gold_per_annotator(client, document, two_versions, token_for):
+    from annotator.services.agreement import project_report
+
+    judy = token_for("judy")
+    _gold(client, document, judy, {"accept": two_versions["agreed"][0],
+                                   "also": [two_versions["agreed"][1]]})
+    _gold(client, document, judy, {"accept": two_versions["bob"],
+                                   "also": [two_versions["alice"]]})
+    assert project_report(document.project)["gold"] == []  # review not done yet
+    client.put(f"/api/v1/documents/{document.id}/review", json={"status": "done"}, headers=judy)
+
+    db.session.rollback()
+    gold = {g["annotator"]: g for g in project_report(document.project)["gold"]}
+    # alice: 3 claims, 2 overlap gold (1 exact); bob: 2 claims, both exact copies of gold.
+    assert gold["alice"]["f1_exact"] == pytest.approx(2 * 1 / (3 + 2))
+    assert gold["alice"]["f1_overlap"] == pytest.approx(2 * 2 / (3 + 2))
+    assert gold["bob"]["f1_exact"] == pytest.approx(1.0)
+    assert gold["bob"]["kappa"]["stance"] == pytest.approx(1.0)
+    page = client.get(f"/projects/{document.project_id}/agreement", headers=judy)
+    assert page.status_code in (200, 302)

@@ -32,6 +32,10 @@ How the figures are made:
   (``(none)`` without evidence).
 * **Disagreement of a document**: 1 minus the mean, over its coder pairs, of the labelled
   overlap F1 (a match counts only if the two claims also share the stance).
+* **Agreement with gold**: on documents whose gold is settled (``review_status`` done, or
+  any gold claim in records without a status), each coder's claims against the gold
+  claims as if gold were one more coder: span F1 exact and overlap (micro-averaged) and
+  Cohen's kappa per field on the overlap-matched claims.
 
 Undefined figures are ``None`` in the report (NaN inside the metrics).
 """
@@ -185,6 +189,10 @@ def agreement_report(
     # per set of coders: the uα tally of their documents put end to end
     continua: dict[tuple[str, ...], dict[str, Any]] = {}
     per_annotator: dict[str, Counter[str]] = defaultdict(Counter)
+    # per annotator against gold: [exact, overlap, their spans, gold spans], field tables
+    gold_spans: dict[str, list[int]] = {}
+    gold_tables: dict[str, list[Counter[tuple[str, str]]]] = {}
+    gold_documents: Counter[str] = Counter()
     most_disagreed = _MostDisagreed(top)
     histogram = [0] * HISTOGRAM_BINS
     documents_total = documents_compared = 0
@@ -192,11 +200,19 @@ def agreement_report(
     for record in records:
         documents_total += 1
         by_annotator: dict[str, list[dict[str, Any]]] = {}
+        gold: list[dict[str, Any]] = []
         for claim in record.get("claims", []):
-            if not claim.get("is_gold"):
+            if claim.get("is_gold"):
+                gold.append(claim)
+            else:
                 by_annotator.setdefault(claim["annotator"], []).append(claim)
         coders = _coders(record, by_annotator, include_unfinished)
         claims = {c: by_annotator.get(c, []) for c in coders}
+        if record.get("review_status", "done" if gold else "none") == "done":
+            for coder in coders:
+                _against_gold(claims[coder], gold, gold_spans.setdefault(coder, [0, 0, 0, 0]),
+                              gold_tables.setdefault(coder, [Counter() for _ in FIELDS]))
+                gold_documents[coder] += 1
         for coder in coders:
             per_annotator[coder]["claims"] += len(claims[coder])
             per_annotator[coder]["documents"] += 1
@@ -272,6 +288,17 @@ def agreement_report(
             "stance_kappa": _number(_pooled_kappa(coder, pair_tables, _STANCE)),
         })
 
+    against_gold = []
+    for coder, (exact, overlap, n_coder, n_gold) in sorted(gold_spans.items()):
+        tables = gold_tables[coder]
+        against_gold.append({
+            "annotator": coder, "documents": gold_documents[coder],
+            "spans": n_coder, "gold_spans": n_gold,
+            "f1_exact": _f1(exact, n_coder, n_gold), "f1_overlap": _f1(overlap, n_coder, n_gold),
+            "kappa": {field: _number(cohen_kappa_table(tables[f])) if tables[f] else None
+                      for f, field in enumerate(FIELDS)},
+        })
+
     confusion: Counter[tuple[str, str]] = Counter()
     for tables in pair_tables.values():  # each match counts in both orders: symmetric
         for (x, y), n in tables[_STANCE].items():
@@ -296,7 +323,23 @@ def agreement_report(
         "f1_histogram": {"bins": [i / HISTOGRAM_BINS for i in range(HISTOGRAM_BINS + 1)],
                          "counts": histogram},
         "unitizing": unitizing,
+        "gold": against_gold,
     }
+
+
+def _against_gold(mine: list[dict[str, Any]], gold: list[dict[str, Any]], spans: list[int],
+                  tables: list[Counter[tuple[str, str]]]) -> None:
+    """Add one document's comparison of a coder's claims with the gold claims."""
+    a = [(c["start"], c["end"], "claim") for c in mine]
+    b = [(c["start"], c["end"], "claim") for c in gold]
+    exact, overlap = span_f1(a, b, mode="exact"), span_f1(a, b, mode="overlap")
+    spans[0] += exact.matched
+    spans[1] += overlap.matched
+    spans[2] += len(a)
+    spans[3] += len(b)
+    for i, j in overlap.pairs:
+        for f, (x, y) in enumerate(zip(_values(mine[i]), _values(gold[j]), strict=True)):
+            tables[f][(x, y)] += 1
 
 
 def _compare(

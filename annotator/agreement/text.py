@@ -37,6 +37,11 @@ def format_report(report: dict[str, Any]) -> str:
     for a in report["annotators"]:
         lines.append(f"{a['annotator']:<20} {a['documents']:>9}  {a['claims']:>6}  "
                      f"{_fmt(a['f1_overlap']):>10}  {_fmt(a['stance_kappa']):>12}")
+    if report.get("gold"):
+        lines += ["", "Against gold         documents  F1 exact  F1 overlap  kappa stance"]
+        for g in report["gold"]:
+            lines.append(f"{g['annotator']:<20} {g['documents']:>9}  {_fmt(g['f1_exact']):>8}  "
+                         f"{_fmt(g['f1_overlap']):>10}  {_fmt(g['kappa']['stance']):>12}")
     if report["documents"]:
         lines += ["", "Most disagreed documents  (disagreement, F1 overlap)"]
         for d in report["documents"]:

@@ -19,8 +19,8 @@ from .exporting import iter_records
 def project_report(project: Project, *, include_unfinished: bool = False,
                    top: int | None = 10) -> dict[str, Any]:
     """The agreement report (annotator.agreement.report) of the project's live claims."""
-    # Gold claims never count; leaving them out of the records saves loading them.
-    report = agreement_report(iter_records(project, "annotators"),
+    # Gold claims only serve the comparison with gold (the report keeps them apart).
+    report = agreement_report(iter_records(project, "all"),
                               include_unfinished=include_unfinished, top=top)
     report["summary"]["project"] = project.name
     report["summary"]["annotators_per_document"] = project.annotators_per_document
