@@ -18,7 +18,15 @@ from werkzeug.serving import run_simple
 from . import labelscheme
 from .agreement.report import agreement_report
 from .agreement.text import format_report
-from .services import agreement, assignments, documents, exporting, projects, users
+from .services import (
+    agreement,
+    assignments,
+    datasets,
+    exporting,
+    projects,
+    tool_import,
+    users,
+)
 from .services.demo import load_demo
 from .services.errors import ServiceError
 
@@ -170,19 +178,39 @@ def _jsonl_records(path: str, where: list[int] | None = None) -> Iterator[dict]:
 @click.command("import")
 @click.argument("project")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-def import_command(project: str, files: tuple[str, ...]) -> None:
-    """Import .txt or .jsonl FILES into PROJECT, each file all or nothing."""
+@click.option("--format", "fmt", type=click.Choice(tool_import.IMPORT_FORMATS), default="auto",
+              show_default=True,
+              help="auto: by extension (.txt; .jsonl: the app's or doccano's; .json: Label "
+                   "Studio).")
+@click.option("--annotator", "annotator_name", metavar="USERNAME",
+              help="Import the spans of doccano / Label Studio files as this member's claims "
+                   "(span label = stance).")
+def import_command(project: str, files: tuple[str, ...], fmt: str,
+                   annotator_name: str | None) -> None:
+    """Import FILES into PROJECT, each file all or nothing: articles (.txt, .jsonl), or
+    doccano JSONL and Label Studio JSON with their spans."""
     target = _project(project)
+    annotator = _user(annotator_name) if annotator_name else None
     failed = 0
     for path in files:
         try:
             with open(path, "rb") as fh:
-                count = documents.import_file(target, Path(path).name, fh)
+                result = tool_import.import_file(target, Path(path).name, fh, fmt=fmt,
+                                                 annotator=annotator)
         except ServiceError as exc:
             failed += 1
-            click.echo(f"error: {exc.message}", err=True)
+            fields = exc.fields if not isinstance(exc, tool_import.ToolImportError) else {}
+            detail = "; ".join(f"{k} {v}" for k, v in fields.items()
+                               if not k.startswith("line "))
+            click.echo(f"error: {exc.message}" + (f": {detail}" if detail else ""), err=True)
             continue
-        click.echo(f"{path}: imported {count} document(s)")
+        message = f"{path}: imported {result.documents} document(s)"
+        if annotator is not None:
+            message += f" and {result.claims} claim(s) by {annotator.username}"
+        elif result.spans_skipped:
+            message += (f" ({result.spans_skipped} span(s) not imported: give --annotator "
+                        "to import them as claims)")
+        click.echo(message)
     if failed:
         raise click.ClickException(f"{failed} of {len(files)} file(s) not imported")
 
@@ -191,11 +219,16 @@ def import_command(project: str, files: tuple[str, ...]) -> None:
 @click.argument("project")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, allow_dash=True),
               help="Output file, or - for standard output.")
+@click.option("--format", "fmt", type=click.Choice(datasets.SINGLE_FILE_FORMATS),
+              default="jsonl", show_default=True,
+              help="jsonl: documents with their claims; claims: a claim per line; spacy; "
+                   "conll; doccano; label-studio.")
 @click.option("--claims", "claim_set", type=click.Choice(exporting.CLAIM_SETS), default="all",
               show_default=True,
               help="gold: adjudicated claims only; annotators: their own claims only; all: both.")
-def export_command(project: str, out: str, claim_set: str) -> None:
-    """Export PROJECT as document-level JSONL (schemas/export-record.schema.json)."""
+def export_command(project: str, out: str, fmt: str, claim_set: str) -> None:
+    """Export PROJECT as one file: document-level JSONL (schemas/export-record.schema.json)
+    or another format (`annotator dataset` writes every format, split)."""
     target = _project(project)
     if claim_set == "gold":
         missing = exporting.documents_without_gold(target)
@@ -204,22 +237,70 @@ def export_command(project: str, out: str, claim_set: str) -> None:
             click.echo(f"warning: {len(missing)} document(s) have no settled gold yet "
                        f"(exported with review_status, claims so far): {shown}", err=True)
     if out == "-":
-        count = exporting.export_jsonl(target, sys.stdout, claim_set)
+        count = datasets.write_format(target, sys.stdout, fmt, claim_set)
     else:
         # Write beside the target and rename: an interrupted export leaves no half file.
         directory = os.path.dirname(os.path.abspath(out))
+        suffix = os.path.splitext(out)[1] or ".jsonl"
         try:
-            fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=".jsonl", dir=directory)
+            fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=suffix, dir=directory)
         except OSError as exc:
             raise click.ClickException(f"cannot write {out}: {exc.strerror}") from None
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-                count = exporting.export_jsonl(target, fh, claim_set)
+                count = datasets.write_format(target, fh, fmt, claim_set)
             os.replace(tmp, out)
         except BaseException:
             os.unlink(tmp)
             raise
-    click.echo(f"Exported {count} document(s) to {out}", err=out == "-")
+    unit = {"claims": "claim(s)", "label-studio": "task(s)"}.get(fmt, "document(s)")
+    click.echo(f"Exported {count} {unit} to {out}", err=out == "-")
+
+
+@click.command("dataset")
+@click.argument("project")
+@click.option("--out", "out", required=True, type=click.Path(),
+              help="The bundle's folder (new or empty), or with --zip the zip file to create.")
+@click.option("--zip", "as_zip", is_flag=True, help="Write one zip file instead of a folder.")
+@click.option("--claims", "claim_set", type=click.Choice(exporting.CLAIM_SETS), default="all",
+              show_default=True,
+              help="gold: adjudicated claims only; annotators: their own claims only; all: both.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="The split seed: the same seed gives the same splits.")
+@click.option("--split", "split", default="0.8,0.1,0.1", show_default=True,
+              help="Fractions of train, validation, test (approximate: decided per document).")
+@click.option("--group-by", "group_by", type=click.Choice(datasets.GROUP_BY),
+              help="Keep documents with the same meta value together in one split.")
+@click.option("--format", "formats", multiple=True, metavar="FORMAT",
+              help=f"Formats to write (repeat, or comma-separated; default all): "
+                   f"{', '.join(datasets.FORMATS)}.")
+@click.option("--bundle-version", "version", type=int, default=1, show_default=True,
+              help="N of the bundle's name NAME-vN.")
+def dataset_command(project: str, out: str, as_zip: bool, claim_set: str, seed: int,
+                    split: str, group_by: str | None, formats: tuple[str, ...],
+                    version: int) -> None:
+    """Write PROJECT's dataset bundle for model training: every format, split into
+    train/validation/test, with label_scheme.json, dataset_card.md and manifest.json."""
+    target = _project(project)
+    try:
+        options = datasets.bundle_options(claim_set=claim_set, seed=seed, fractions=split,
+                                          group_by=group_by, formats=formats or
+                                          datasets.FORMATS, version=version)
+        with click.progressbar(length=datasets.bundle_steps(target),
+                               label=f"Building {datasets.bundle_name(target, version)}",
+                               show_pos=True, file=sys.stderr) as bar:
+            bundle = datasets.write_bundle(
+                target, out, claim_set=options.claim_set, seed=options.seed,
+                fractions=options.fractions, group_by=options.group_by,
+                formats=options.formats, version=options.version, as_zip=as_zip,
+                progress=bar.update)
+    except ServiceError as exc:
+        _fail(exc)
+    splits = bundle.manifest["splits"]
+    counts = ", ".join(f"{name} {c['documents']} documents / {c['claims']} claims"
+                       for name, c in splits.items())
+    click.echo(f"Wrote {bundle.name} to {out}: {counts}; "
+               f"{len(bundle.manifest['files']) + 1} files")
 
 
 @click.command("demo")
@@ -244,7 +325,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
 
 def init_app(app: Flask) -> None:
     for command in (users_cli, projects_cli, members_cli, assign_command, import_command,
-                    export_command, agreement_command, demo_command):
+                    export_command, dataset_command, agreement_command, demo_command):
         app.cli.add_command(command)
 
 

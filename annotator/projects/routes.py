@@ -5,14 +5,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from ..auth.forms import LogoutForm
 from ..forms import show_errors
 from ..models import Project
-from ..services import access, assignments, documents, progress, projects
+from ..services import access, assignments, datasets, documents, progress, projects
 from ..services.errors import InvalidInput, ServiceError
 from .forms import (
     AddMemberForm,
@@ -77,6 +87,21 @@ def detail(pid: int) -> ResponseReturnValue:
         claim_count=projects.claim_count(project) if manager else None,
         form=form,
     )
+
+
+@bp.get("/projects/<int:pid>/dataset.zip")
+@login_required
+def dataset_zip(pid: int) -> ResponseReturnValue:
+    """The dataset bundle as a zip (managers), streamed while it is made; the query string
+    takes the options of `annotator dataset` (claims, seed, split, group_by, format,
+    version)."""
+    project = access.managed_project_for(current_user, pid)
+    filename, pieces = datasets.stream_bundle_zip(
+        project, **datasets.query_options(request.args, request.args.getlist("format")))
+    response = Response(stream_with_context(pieces), mimetype="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    response.direct_passthrough = True
+    return response
 
 
 @bp.get("/projects/<int:pid>/next")

@@ -262,10 +262,12 @@ def list_claims(user: User, document: Document) -> list[Claim]:
 
 
 def create_claim(user: User, document: Document, payload: Any, *,
-                 sources: list[int] | None = None) -> Claim:
+                 sources: list[int] | None = None, commit: bool = True) -> Claim:
     """Store a new claim by `user`; InvalidInput (naming each bad field) stores nothing.
 
-    With `sources` the claim is a gold claim decided from those annotators' claims.
+    With `sources` the claim is a gold claim decided from those annotators' claims. With
+    ``commit=False`` the claim is only flushed: the caller's unit of work (e.g. an
+    all-or-nothing import) commits or rolls back.
     """
     data = _schema_checked(payload, required=("start", "end", "text", "stance"))
     project = db.session.get(Project, document.project_id)
@@ -282,7 +284,8 @@ def create_claim(user: User, document: Document, payload: Any, *,
     db.session.expire(claim, ["evidence"])
     _audit(user, project, "create", claim, None, claim_to_dict(claim))
     _audit_evidence(user, project, claim, changes)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return claim
 
 

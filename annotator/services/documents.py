@@ -140,16 +140,18 @@ def parse_jsonl(
         yield ParsedDocument(number, external_id, title, text, record.get("meta") or {})
 
 
-def import_file(project: Project, filename: str, source: bytes | BinaryIO) -> int:
+def import_file(project: Project, filename: str, source: bytes | BinaryIO, *,
+                kind: str | None = None) -> int:
     """Import one file into the project, all or nothing; return how many documents were stored.
 
-    `source` is the file's bytes or a binary file object; a JSONL file is read line by line
+    `kind` ("txt" or "jsonl") overrides the file name's extension. `source` is the file's
+    bytes or a binary file object; a JSONL file is read line by line
     and stored in batches inside one transaction, rolled back if any line is bad, so memory
     does not grow with the file and nothing of a bad file is stored. A document whose id is
     already in the project is an error on its line (importing a file twice never duplicates
     documents). Raises DocumentImportError (every bad line by number) or InvalidInput.
     """
-    suffix = PurePath(filename).suffix.lower()
+    suffix = f".{kind}" if kind in ("txt", "jsonl") else PurePath(filename).suffix.lower()
     stream = io.BytesIO(source) if isinstance(source, bytes) else source
     errors: list[tuple[int, str]] = []
     if suffix == ".txt":
