@@ -106,6 +106,28 @@ _ANY = _AnyLabel()
 _BOUNDS = operator.itemgetter(0, 1)  # a unit's (start, end), to sort units by position
 
 
+def _checked_input(
+    annotations: Sequence[Sequence[Unit]], continuum_length: int, overlaps: str
+) -> tuple[list[list[Unit]], int]:
+    """The coders' units, checked, and the continuum's length; ValueError naming the fault."""
+    if overlaps not in ("error", "merge"):
+        raise ValueError(f"overlaps must be 'error' or 'merge', not {overlaps!r}")
+    if (
+        isinstance(continuum_length, bool)
+        or not isinstance(continuum_length, numbers.Integral)
+        or continuum_length < 0
+    ):
+        raise ValueError(
+            f"continuum_length must be a non-negative integer, not {continuum_length!r}"
+        )
+    length = int(continuum_length)
+    coders = [
+        [_check_unit(unit, coder, index, length) for index, unit in enumerate(units)]
+        for coder, units in enumerate(annotations)
+    ]
+    return coders, length
+
+
 def unitizing_alpha(
     annotations: Sequence[Sequence[Unit]],
     continuum_length: int,
@@ -160,21 +182,7 @@ def unitizing_alpha(
     """
     if variant not in ("u", "binary", "2004"):
         raise ValueError(f"variant must be 'u', 'binary' or '2004', not {variant!r}")
-    if overlaps not in ("error", "merge"):
-        raise ValueError(f"overlaps must be 'error' or 'merge', not {overlaps!r}")
-    if (
-        isinstance(continuum_length, bool)
-        or not isinstance(continuum_length, numbers.Integral)
-        or continuum_length < 0
-    ):
-        raise ValueError(
-            f"continuum_length must be a non-negative integer, not {continuum_length!r}"
-        )
-    length = int(continuum_length)
-    coders = [
-        [_check_unit(unit, coder, index, length) for index, unit in enumerate(units)]
-        for coder, units in enumerate(annotations)
-    ]
+    coders, length = _checked_input(annotations, continuum_length, overlaps)
     if len(coders) < 2 or length == 0:
         return NAN
     if variant == "binary":
@@ -259,21 +267,7 @@ def unitizing_tally(
     """
     if variant not in ("u", "binary"):
         raise ValueError(f"variant must be 'u' or 'binary', not {variant!r}")
-    if overlaps not in ("error", "merge"):
-        raise ValueError(f"overlaps must be 'error' or 'merge', not {overlaps!r}")
-    if (
-        isinstance(continuum_length, bool)
-        or not isinstance(continuum_length, numbers.Integral)
-        or continuum_length < 0
-    ):
-        raise ValueError(
-            f"continuum_length must be a non-negative integer, not {continuum_length!r}"
-        )
-    length = int(continuum_length)
-    coders = [
-        [_check_unit(unit, coder, index, length) for index, unit in enumerate(units)]
-        for coder, units in enumerate(annotations)
-    ]
+    coders, length = _checked_input(annotations, continuum_length, overlaps)
     if len(coders) < 2 or length == 0:
         return UnitizingTally(len(coders), length)
     if variant == "binary":
