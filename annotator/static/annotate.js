@@ -2,6 +2,7 @@
 // (Python str indices); the DOM counts UTF-16 code units, so every crossing converts.
 // All text goes into the page through textContent, never innerHTML: article text, notes and
 // actor names are untrusted.
+import { api } from "./api.js";
 
 const root = document.getElementById("annotate");
 const documentId = Number(root.dataset.documentId);
@@ -9,7 +10,6 @@ const projectId = Number(root.dataset.projectId);
 const username = root.dataset.username;
 const canManage = root.dataset.canManage === "true";
 const scheme = JSON.parse(document.getElementById("scheme-data").textContent);
-const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
 
 const $ = (id) => document.getElementById(id);
 const textEl = $("text");
@@ -38,20 +38,6 @@ const state = {
 };
 
 // ---------- server ----------
-
-async function api(method, url, body) {
-  const headers = { "Accept": "application/json", "X-CSRFToken": csrfToken };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(url, {
-    method, headers, credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  let data = null;
-  if (response.status !== 204) {
-    try { data = await response.json(); } catch { data = { error: `HTTP ${response.status}` }; }
-  }
-  return { ok: response.ok, status: response.status, data };
-}
 
 function setSaveStatus(message) {
   $("save-status").textContent = message;

@@ -3,13 +3,13 @@
 // decisions that make gold claims. Offsets from the server are Unicode code points; the DOM
 // counts UTF-16 code units, so rendering converts (as annotate.js does). All text goes into
 // the page through textContent: article text, notes, actor and user names are untrusted.
+import { api } from "./api.js";
 
 const root = document.getElementById("review");
 const documentId = Number(root.dataset.documentId);
 const projectId = Number(root.dataset.projectId);
 const data = JSON.parse(document.getElementById("review-data").textContent);
 const scheme = data.scheme;
-const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
 
 const $ = (id) => document.getElementById(id);
 const textEl = $("text");
@@ -52,20 +52,6 @@ const state = {
 };
 
 // ---------- server ----------
-
-async function api(method, url, body) {
-  const headers = { "Accept": "application/json", "X-CSRFToken": csrfToken };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(url, {
-    method, headers, credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  let payload = null;
-  if (response.status !== 204) {
-    try { payload = await response.json(); } catch { payload = { error: `HTTP ${response.status}` }; }
-  }
-  return { ok: response.ok, status: response.status, data: payload };
-}
 
 function errorText(result) {
   const body = result.data || {};
