@@ -37,7 +37,6 @@ copy them in after it. Memory stays flat either way.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -51,7 +50,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, BinaryIO, cast
+from typing import IO, Any, cast
 
 from sqlalchemy import func, select
 
@@ -67,6 +66,16 @@ from ..agreement.report import agreement_report
 from ..db import db
 from ..models import Document, Project
 from . import exporting
+from .bundle_files import (
+    COPY_CHUNK,
+    STREAM_CHUNK,
+    Chunks,
+    FolderSink,
+    Out,
+    Sink,
+    ZipSink,
+    zip_info,
+)
 from .errors import InvalidInput
 
 BUNDLE_FORMAT = 1
@@ -97,11 +106,6 @@ DESCRIPTIONS = {
                     "(schemas/label-studio-task.schema.json)",
 }
 NONE = "(none)"
-COPY_CHUNK = 1 << 16
-PENDING_CHARS = 1 << 13
-PENDING_WRITES = 256
-SPOOL_IN_MEMORY = 1 << 19  # bytes of a zip member kept in memory before spooling to disk
-STREAM_CHUNK = 1 << 16  # a streamed zip is handed on in pieces of about this size
 
 Progress = Callable[[int], Any]
 
@@ -243,156 +247,6 @@ def bundle_steps(project: Project) -> int:
 # ---------- where the files go ----------
 
 
-class _Out:
-    """A text file being written: encodes to UTF-8, hashes and counts the bytes as they go.
-
-    The pure writers only call ``write(str)``; writes are gathered into pieces of up to
-    PENDING_CHARS characters or PENDING_WRITES writes.
-    """
-
-    def __init__(self, raw: BinaryIO, path: str) -> None:
-        self.raw, self.path = raw, path
-        self.sha256 = hashlib.sha256()
-        self.size = 0
-        self._pending: list[str] = []
-        self._length = 0
-
-    def write(self, text: str) -> int:
-        self._pending.append(text)
-        self._length += len(text)
-        # Small writes (CoNLL writes a line per token) cost more as objects than as text.
-        if self._length >= PENDING_CHARS or len(self._pending) >= PENDING_WRITES:
-            self.flush()
-        return len(text)
-
-    def flush(self) -> None:
-        if not self._pending:
-            return
-        data = "".join(self._pending).encode("utf-8")
-        self._pending.clear()
-        self._length = 0
-        self.sha256.update(data)
-        self.size += len(data)
-        self.raw.write(data)
-
-
-class _Sink:
-    """Where the bundle's files go: `open` a file, write it, `close` it (a generator: a
-    zip stream may hand on data while a file is copied in; True when a whole file is out)."""
-
-    def open(self, path: str, *, direct: bool = False) -> _Out:
-        raise NotImplementedError
-
-    def close(self, out: _Out) -> Iterator[bool]:
-        raise NotImplementedError
-        yield False  # pragma: no cover
-
-    def abort(self) -> None:
-        """Release what an unfinished bundle holds (temporary files)."""
-
-
-class _FolderSink(_Sink):
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def open(self, path: str, *, direct: bool = False) -> _Out:
-        target = self.root / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        return _Out(open(target, "wb"), path)  # noqa: SIM115 - closed in close()
-
-    def close(self, out: _Out) -> Iterator[bool]:
-        out.flush()
-        out.raw.close()
-        return iter(())
-
-
-def _zip_info(name: str, created: datetime, size: int | None = None) -> zipfile.ZipInfo:
-    stamp = created.astimezone(UTC)
-    info = zipfile.ZipInfo(name, date_time=(max(stamp.year, 1980), stamp.month, stamp.day,
-                                            stamp.hour, stamp.minute, stamp.second))
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.external_attr = 0o644 << 16
-    if size is not None:
-        info.file_size = size  # zipfile then uses ZIP64 only where it is needed
-    return info
-
-
-class _ZipSink(_Sink):
-    """Writes members into `archive` under `root/`. Only one member can be open at a time:
-    the `direct` one is written into the zip as it is made, any other is spooled (memory,
-    then a temporary file) and copied in when it is closed."""
-
-    def __init__(self, archive: zipfile.ZipFile, root: str, created: datetime) -> None:
-        self.archive, self.root, self.created = archive, root, created
-        self._open: list[_Out] = []
-        self._direct: _Out | None = None
-
-    def open(self, path: str, *, direct: bool = False) -> _Out:
-        if direct and self._direct is None:
-            # Its size is not known yet: ZIP64 fields keep a member over 4 GiB possible.
-            member = self.archive.open(_zip_info(f"{self.root}/{path}", self.created), "w",
-                                       force_zip64=True)
-            out = _Out(cast(BinaryIO, member), path)
-            self._direct = out
-        else:
-            out = _Out(cast(BinaryIO, tempfile.SpooledTemporaryFile(
-                max_size=SPOOL_IN_MEMORY)), path)
-        self._open.append(out)
-        return out
-
-    def close(self, out: _Out) -> Iterator[bool]:
-        out.flush()
-        if out is self._direct:
-            out.raw.close()
-            self._direct = None
-            self._open.remove(out)
-            yield True
-            return
-        spool = out.raw
-        try:
-            spool.seek(0)
-            info = _zip_info(f"{self.root}/{out.path}", self.created, out.size)
-            with self.archive.open(info, "w") as member:
-                while chunk := spool.read(COPY_CHUNK):
-                    member.write(chunk)
-                    yield False
-        finally:
-            spool.close()
-            self._open.remove(out)
-        yield True  # a whole member is out: a stream hands it on
-
-    def abort(self) -> None:
-        for out in self._open:
-            out.raw.close()
-        self._open.clear()
-        self._direct = None
-
-
-class _Chunks:
-    """An unseekable binary stream that keeps what is written until it is taken."""
-
-    def __init__(self) -> None:
-        self._parts: list[bytes] = []
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self._parts.append(bytes(data))
-        self.size += len(data)
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-    def take(self) -> bytes:
-        data = b"".join(self._parts)
-        self._parts.clear()
-        self.size = 0
-        return data
-
-
-# ---------- the formats ----------
-
-
 def _dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
@@ -404,11 +258,11 @@ class _FormatWriter:
         self.name = name
         self.conll = {split: ConllStats() for split in SPLITS}
 
-    def start(self, out: _Out) -> None:
+    def start(self, out: Out) -> None:
         if self.name == "label-studio":
             out.write("[")
 
-    def write(self, split: str, record: dict[str, Any], out: _Out, written: int) -> int:
+    def write(self, split: str, record: dict[str, Any], out: Out, written: int) -> int:
         """Write the record's lines; return how many records (lines, tasks, rows) it made."""
         text_out = cast(IO[str], out)
         name = self.name
@@ -437,7 +291,7 @@ class _FormatWriter:
             count += 1
         return count
 
-    def finish(self, out: _Out) -> None:
+    def finish(self, out: Out) -> None:
         if self.name == "label-studio":
             out.write("\n]\n")
 
@@ -538,7 +392,7 @@ def _label_values(project: Project, key: str) -> list[str]:
     return [label["value"] for label in project.label_scheme.get(key, [])]
 
 
-def _build(project: Project, sink: _Sink, options: BundleOptions, created: datetime,
+def _build(project: Project, sink: Sink, options: BundleOptions, created: datetime,
            progress: Progress | None, result: dict[str, Any], *,
            one_pass: bool) -> Iterator[bool]:
     """Write the bundle's files into `sink`; the manifest ends up in result["manifest"].
@@ -555,7 +409,7 @@ def _build(project: Project, sink: _Sink, options: BundleOptions, created: datet
     splitter = options.splitter()
     entries: dict[str, dict[str, Any]] = {}
 
-    def entry(out: _Out, **extra: Any) -> None:
+    def entry(out: Out, **extra: Any) -> None:
         entries[out.path] = {"path": out.path, "size": out.size,
                              "sha256": out.sha256.hexdigest(), **extra}
 
@@ -693,7 +547,7 @@ def write_bundle(
     work = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
     try:
         os.chmod(work, 0o777 & ~_umask())
-        for _ in _build(project, _FolderSink(work), options, stamp, progress, result,
+        for _ in _build(project, FolderSink(work), options, stamp, progress, result,
                         one_pass=True):
             pass
         if zipped:
@@ -701,7 +555,7 @@ def write_bundle(
             with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
                 for entry in [*result["manifest"]["files"], {"path": "manifest.json"}]:
                     source = work / entry["path"]
-                    info = _zip_info(f"{name}/{entry['path']}", stamp, source.stat().st_size)
+                    info = zip_info(f"{name}/{entry['path']}", stamp, source.stat().st_size)
                     with open(source, "rb") as fh, archive.open(info, "w") as member:
                         shutil.copyfileobj(fh, member, COPY_CHUNK)
             os.chmod(packed, 0o666 & ~_umask())
@@ -748,10 +602,10 @@ def stream_bundle_zip(
     name = bundle_name(project, options.version)
 
     def pieces() -> Iterator[bytes]:
-        buffer = _Chunks()
+        buffer = Chunks()
         result: dict[str, Any] = {}
         with zipfile.ZipFile(cast(IO[bytes], buffer), "w", zipfile.ZIP_DEFLATED) as archive:
-            sink = _ZipSink(archive, name, stamp)
+            sink = ZipSink(archive, name, stamp)
             try:
                 for whole_file in _build(project, sink, options, stamp, None, result,
                                          one_pass=False):
