@@ -29,11 +29,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime | None) -> datetime | None:
+    """The moment as an aware datetime: SQLite hands back naive ones, which are UTC here."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
 def isoformat(moment: datetime) -> str:
-    """RFC 3339 in UTC; SQLite hands back naive datetimes, which are UTC here."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    """RFC 3339 in UTC."""
+    return as_utc(moment).astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class Role(enum.StrEnum):

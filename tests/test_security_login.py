@@ -12,7 +12,7 @@ from werkzeug.security import generate_password_hash
 
 from annotator import create_app, models
 from annotator.db import db
-from annotator.models import ApiToken, User, utcnow
+from annotator.models import ApiToken, User, as_utc, utcnow
 from annotator.services import users
 from tests.conftest import PASSWORD, AuthActions, IsolatedClient
 
@@ -89,7 +89,7 @@ def test_the_lock_doubles_and_is_capped(client, auth, project, monkeypatch):
         auth.login("alice", "wrong")
         alice = stored_user("alice")
         if alice.locked_until is not None:
-            until = users._aware(alice.locked_until)
+            until = as_utc(alice.locked_until)
             locks.append(round((until - clock["now"]).total_seconds()))
             clock["now"] = until + timedelta(seconds=1)  # wait the lock out, then fail again
     assert locks == [30, 60, 120, 240, 480, 900, 900, 900]
@@ -214,7 +214,7 @@ def test_a_tokens_last_use_is_recorded(client, document, token_for):
     before = utcnow()
     assert client.get("/api/v1/projects", headers=headers).status_code == 200
     db.session.rollback()
-    used = users._aware(db.session.scalars(select(ApiToken.last_used_at)).one())
+    used = as_utc(db.session.scalars(select(ApiToken.last_used_at)).one())
     assert used is not None and before - timedelta(seconds=1) <= used <= utcnow()
 
 

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 
 from ..db import db
-from ..models import Assignment, AssignmentStatus, Claim, Document, Project, User, isoformat
+from ..models import (
+    Assignment,
+    AssignmentStatus,
+    Claim,
+    Document,
+    Project,
+    User,
+    as_utc,
+    isoformat,
+)
 from .assignments import annotators
 
 STATUSES = tuple(s.value for s in AssignmentStatus)
@@ -18,10 +26,6 @@ STATUSES = tuple(s.value for s in AssignmentStatus)
 DOC_FILTERS = ("all", "incomplete", "complete")
 DOC_SORTS = ("position", "done", "title")
 ANNOTATOR_SORTS = ("username", "done", "claims")
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 def by_annotator(project: Project) -> list[dict[str, Any]]:
@@ -47,8 +51,8 @@ def by_annotator(project: Project) -> list[dict[str, Any]]:
         entry[status] += 1
         entry["total"] += 1
         if status == AssignmentStatus.DONE.value and started and done:
-            entry["seconds_spent"] += max(0, int((_aware(done) - _aware(started)).total_seconds()))
-        for moment in (_aware(started), _aware(done)):
+            entry["seconds_spent"] += max(0, int((as_utc(done) - as_utc(started)).total_seconds()))
+        for moment in (as_utc(started), as_utc(done)):
             if moment and (entry["last_activity"] is None or moment > entry["last_activity"]):
                 entry["last_activity"] = moment
     for user_id, username, count, last in db.session.execute(
@@ -59,7 +63,7 @@ def by_annotator(project: Project) -> list[dict[str, Any]]:
     ).all():
         entry = row(user_id, username)
         entry["claims"] = count
-        last = _aware(last)
+        last = as_utc(last)
         if last and (entry["last_activity"] is None or last > entry["last_activity"]):
             entry["last_activity"] = last
     result = sorted(rows.values(), key=lambda r: r["username"])

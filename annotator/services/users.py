@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from ..db import db
-from ..models import ApiToken, User, utcnow
+from ..models import ApiToken, User, as_utc, utcnow
 from .errors import InvalidInput, NotFound
 
 TOKEN_PREFIX = "ann_"  # noqa: S105  (a marker that makes leaked tokens greppable)
@@ -62,9 +62,7 @@ def user_for_token(token: str) -> User | None:
     if row is None:
         return None
     now = utcnow()
-    last = row.last_used_at
-    if last is not None and last.tzinfo is None:
-        last = last.replace(tzinfo=now.tzinfo)
+    last = as_utc(row.last_used_at)
     # At most one write a minute per token: every API call writing would serialise SQLite.
     if last is None or now - last > timedelta(minutes=1):
         row.last_used_at = now
@@ -110,10 +108,6 @@ FREE_ATTEMPTS = 5
 MAX_LOCK = timedelta(minutes=15)
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
-
-
 def authenticate(username: str, password: str) -> User:
     """The user with this name and password.
 
@@ -123,8 +117,8 @@ def authenticate(username: str, password: str) -> User:
     """
     user = by_username(username)
     now = utcnow()
-    if user is not None and user.locked_until is not None and _aware(user.locked_until) > now:
-        wait = int((_aware(user.locked_until) - now).total_seconds()) + 1
+    if user is not None and user.locked_until is not None and as_utc(user.locked_until) > now:
+        wait = int((as_utc(user.locked_until) - now).total_seconds()) + 1
         raise LoginThrottled(wait)
     if user is None or not user.check_password(password):
         if user is not None:
