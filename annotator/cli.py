@@ -323,10 +323,103 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
 
+@click.command("serve")
+@click.option("--bind", default="127.0.0.1:8000", show_default=True,
+              help="HOST:PORT (or unix:PATH) to listen on.")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Worker processes (default: 2 x cores + 1, at most 17).")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Threads per worker (more than 1: gunicorn's gthread worker).")
+@click.option("--timeout", type=click.IntRange(min=1), default=30, show_default=True,
+              help="Seconds before a silent worker is killed and restarted.")
+@click.option("--behind-proxy", "behind_proxy", type=click.IntRange(min=0), default=0,
+              show_default=True,
+              help="Number of reverse proxies in front whose X-Forwarded-* headers to trust.")
+@click.option("--access-log", is_flag=True, help="Also write gunicorn's access log.")
+@click.option("--upgrade", "run_upgrade", is_flag=True,
+              help="Apply pending database migrations first (default: refuse to start).")
+def serve_command(bind: str, workers: int | None, threads: int, timeout: int,
+                  behind_proxy: int, access_log: bool, run_upgrade: bool) -> None:
+    """Serve the app in production: gunicorn with several workers (DATABASE_URL, SECRET_KEY
+    and ANNOTATOR_SECURE_COOKIES from the environment)."""
+    from . import serving
+    from .db import db
+
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    if run_upgrade:
+        upgrade()
+    current, heads = serving.migration_status(app)
+    if current != heads:
+        found = ", ".join(sorted(current)) or "no schema"
+        raise click.ClickException(
+            f"the database is not migrated (it has {found}; this version needs "
+            f"{', '.join(sorted(heads))}): run `annotator db upgrade`, or serve with --upgrade")
+    db.engine.dispose()  # the workers open their own connections after the fork
+    serving.run(serving.ServeOptions(bind=bind, workers=workers or 0, threads=threads,
+                                     timeout=timeout, behind_proxy=behind_proxy,
+                                     access_log=access_log))
+
+
+@click.command("backup")
+@click.argument("project")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+def backup_command(project: str, file: str) -> None:
+    """Write all of PROJECT (scheme, members, documents, claims, evidence, reviews, history)
+    to FILE, a gzip'd JSON-lines backup (- for standard output)."""
+    from .services import backup
+
+    target = _project(project)
+    if file == "-":
+        counts = backup.write_backup(target, sys.stdout.buffer)
+    else:
+        # Written beside the target and renamed: an interrupted backup leaves no half file.
+        directory = os.path.dirname(os.path.abspath(file))
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".backup-", suffix=".gz", dir=directory)
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {file}: {exc.strerror}") from None
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                counts = backup.write_backup(target, fh)
+            os.replace(tmp, file)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    summary = ", ".join(f"{count} {table}" for table, count in counts.items())
+    click.echo(f"Backed up {project} to {file}: {summary}", err=file == "-")
+
+
+@click.command("restore")
+@click.argument("file", type=click.File("rb"))
+@click.option("--as", "new_name", metavar="NEW_NAME",
+              help="The restored project's name (default: the backed-up name).")
+def restore_command(file, new_name: str | None) -> None:  # noqa: ANN001
+    """Restore a backup FILE as a new project (all or nothing). Members are matched by
+    username; missing users become disabled placeholder accounts."""
+    from .services import backup
+
+    try:
+        result = backup.restore_backup(file, name=new_name)
+    except backup.BackupError as exc:
+        raise click.ClickException(f"{file.name}: {exc.message}; nothing was restored") \
+            from None
+    except ServiceError as exc:
+        _fail(exc)
+    summary = ", ".join(f"{count} {table}" for table, count in result.counts.items())
+    click.echo(f"Restored {result.project.name} (id {result.project.id}): {summary}")
+    if result.placeholders:
+        click.echo("Created disabled placeholder users (no password; an admin can set "
+                   f"one): {', '.join(result.placeholders)}")
+
+
 def init_app(app: Flask) -> None:
     for command in (users_cli, projects_cli, members_cli, assign_command, import_command,
-                    export_command, dataset_command, agreement_command, demo_command):
+                    export_command, dataset_command, agreement_command, demo_command,
+                    serve_command, backup_command, restore_command):
         app.cli.add_command(command)
+    from .suggestions.cli import suggest_cli  # its own module: cli.py is shared enough
+
+    app.cli.add_command(suggest_cli)
 
 
 def _create_app() -> Flask:

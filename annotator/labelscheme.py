@@ -28,9 +28,31 @@ def validate(scheme: dict[str, Any]) -> dict[str, Any]:
         dupes = sorted({v for v in values if values.count(v) > 1})
         if dupes:
             errors.setdefault(key, f"duplicate values: {', '.join(dupes)}")
+    if not errors:
+        errors.update(_suggestion_errors(scheme))
     if errors:
         raise LabelSchemeError(errors)
     return scheme
+
+
+def _suggestion_errors(scheme: dict[str, Any]) -> dict[str, str]:
+    """Suggestion keys must not take another key. (Cues of a stance the scheme lacks are
+    ignored, so a scheme derived from the default by changing its stances stays valid.)"""
+    suggestions = scheme.get("suggestions") or {}
+    errors: dict[str, str] = {}
+    taken = {key.lower(): f"shortcuts.{name}"
+             for name, key in (scheme.get("shortcuts") or {}).items()}
+    for list_key in ("stances", "verdicts"):
+        for label in scheme.get(list_key, []):
+            if label.get("key"):
+                taken[label["key"].lower()] = f"{list_key} {label['value']}"
+    seen: dict[str, str] = {}
+    for name, key in (suggestions.get("keys") or {}).items():
+        clash = taken.get(key.lower()) or seen.get(key.lower())
+        if clash:
+            errors[f"suggestions.keys.{name}"] = f"{key} is already the key of {clash}"
+        seen[key.lower()] = f"suggestions.keys.{name}"
+    return errors
 
 
 def load_file(path: str | Path) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -94,6 +95,9 @@ class Project(db.Model):
     scheme_version: Mapped[int] = mapped_column(Integer, default=1)
     annotators_per_document: Mapped[int] = mapped_column(Integer, default=1)
     blind: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Suggested claims on the annotation page: off until a manager turns them on.
+    suggestions_enabled: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                      server_default="0")
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(
@@ -171,6 +175,8 @@ class Claim(db.Model):
         CheckConstraint('start >= 0', name="start_not_negative"),
         CheckConstraint('"end" > start', name="end_after_start"),
         Index("ix_claim_document_annotator", "document_id", "annotator_id"),
+        # A create replayed after a lost response finds the claim it already made.
+        UniqueConstraint("annotator_id", "client_id", name="uq_claim_annotator_id_client_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -195,6 +201,12 @@ class Claim(db.Model):
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # "manual" (drawn by hand) or "suggestion" (accepted from the suggester); `suggestion`
+    # then keeps what was proposed (source, model version, span, actor, stance).
+    origin: Mapped[str] = mapped_column(String(20), default="manual", server_default="manual")
+    suggestion: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The idempotency key the browser generated for the create (a UUID), or None.
+    client_id: Mapped[str | None] = mapped_column(String(64))
 
     document: Mapped[Document] = relationship()
     annotator: Mapped[User] = relationship()
@@ -277,3 +289,96 @@ class Review(db.Model):
 
     document: Mapped[Document] = relationship()
     decided_by: Mapped[User | None] = relationship()
+
+
+class Incident(db.Model):
+    """An event several articles report on (what, where, when): it groups propositions."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(300))
+    location: Mapped[str] = mapped_column(String(300), default="")
+    # ISO dates (YYYY-MM-DD) as text: a day, or a range when the end is set.
+    date_start: Mapped[str | None] = mapped_column(String(10))
+    date_end: Mapped[str | None] = mapped_column(String(10))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class Proposition(db.Model):
+    """What several claims state, across articles; the verdict here is the proposition's own."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incident.id", ondelete="SET NULL"), index=True
+    )
+    verdict: Mapped[str | None] = mapped_column(String(80))
+    verdict_note: Mapped[str] = mapped_column(Text, default="")
+    verdict_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
+
+    incident: Mapped[Incident | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    verdict_by: Mapped[User | None] = relationship(foreign_keys=[verdict_by_id])
+
+
+class ClaimLink(db.Model):
+    """A claim stating a proposition. Its own row, not a claim column: linking must not bump
+    the claim's version (and so collide with the annotator's open edit). One per claim."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(
+        ForeignKey("claim.id", ondelete="CASCADE"), unique=True
+    )
+    proposition_id: Mapped[int] = mapped_column(
+        ForeignKey("proposition.id", ondelete="CASCADE"), index=True
+    )
+    linked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+    claim: Mapped[Claim] = relationship()
+    proposition: Mapped[Proposition] = relationship()
+
+
+class SuggestionModel(db.Model):
+    """One trained version of a project's suggestion model, with its held-out scores."""
+
+    __table_args__ = (UniqueConstraint("project_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    trained_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="SET NULL"))
+    # Held-out precision/recall/F1 per task, and the train/test sizes.
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The documents it learnt from: it never suggests on them (see services/suggestions.py).
+    document_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # The fitted estimators, pickled by joblib; kept in the database so every server has it.
+    blob: Mapped[bytes] = mapped_column(LargeBinary)
+
+    trained_by: Mapped[User | None] = relationship()
+
+
+class SuggestionRejection(db.Model):
+    """A suggested span a user rejected on a document: it is not proposed to them again."""
+
+    __table_args__ = (UniqueConstraint("user_id", "document_id", "start", "end"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("document.id", ondelete="CASCADE"), index=True)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)

@@ -114,6 +114,8 @@ def _meta_str(meta: Mapping[str, Any], *keys: str) -> str | None:
 
 def _evidence(item: Mapping[str, Any]) -> dict[str, Any]:
     has_span = item.get("start") is not None
+    elsewhere = {"document_id": item["document_id"]} \
+        if has_span and item.get("document_id") is not None else {}
     return {
         "type": item["type"],
         "relation": item["relation"],
@@ -122,6 +124,7 @@ def _evidence(item: Mapping[str, Any]) -> dict[str, Any]:
         "end": item["end"] if has_span else None,
         "text": item.get("text") if has_span else None,
         "source_url": item.get("source_url") or None,
+        **elsewhere,  # a span in another article (its document_id)
     }
 
 
@@ -192,6 +195,7 @@ def iter_claim_records(
                 "reporting_source": _meta_str(meta, "reporting_source", "source"),
                 "annotator": claim.get("annotator") or "",
                 "is_gold": bool(claim.get("is_gold", False)),
+                "origin": claim.get("origin") or "manual",
                 "meta": meta,
             }
 

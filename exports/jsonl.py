@@ -17,7 +17,9 @@ def _spans(record: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
         if claim.get("actor_mention"):
             yield f"claims[{i}].actor_mention", claim["actor_mention"]
         for j, evidence in enumerate(claim.get("evidence", [])):
-            if evidence.get("start") is not None:
+            # A span in another article indexes that article's text, not this record's.
+            elsewhere = evidence.get("document_id") not in (None, record.get("document_id"))
+            if evidence.get("start") is not None and not elsewhere:
                 yield f"claims[{i}].evidence[{j}]", evidence
 
 

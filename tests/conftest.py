@@ -8,13 +8,8 @@ points the suite at an existing empty database instead.
 from __future__ import annotations
 
 import contextvars
-import glob
 import os
 import re
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -30,6 +25,7 @@ from annotator import create_app, models
 from annotator.db import db
 from annotator.models import User
 from annotator.services import assignments, claims, documents, projects, users
+from annotator.throwaway_postgres import postgres_bin, throwaway_postgres
 
 TEST_DB = os.environ.get("ANNOTATOR_TEST_DB", "sqlite")
 PASSWORD = "correct-horse-battery"  # noqa: S105
@@ -37,41 +33,12 @@ PASSWORD = "correct-horse-battery"  # noqa: S105
 # ---------- databases ----------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _postgres_server() -> Iterator[str]:
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
-    if not bins:
+    if postgres_bin() is None:
         pytest.fail("ANNOTATOR_TEST_DB=postgresql but no PostgreSQL server is installed "
                     "(apt-get install -y postgresql; the README's test command does this)")
-    pgbin = bins[-1]
-    root = tempfile.mkdtemp(prefix="annotator-pg.")
-    as_pg: list[str] = []
-    if os.geteuid() == 0:  # postgres refuses to run as root
-        shutil.chown(root, "postgres", "postgres")
-        as_pg = ["runuser", "-u", "postgres", "--"]
-    data, port = os.path.join(root, "data"), _free_port()
-
-    def run(*cmd: str) -> None:
-        subprocess.run([*as_pg, *cmd], check=True, capture_output=True, text=True)
-
-    run(f"{pgbin}/initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
-        "--locale=C.UTF-8", "--no-sync")
-    run(f"{pgbin}/pg_ctl", "-D", data, "-l", os.path.join(root, "server.log"), "-w", "-t", "30",
-        "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
-              "-c synchronous_commit=off -c full_page_writes=off", "start")
-    try:
-        subprocess.run([f"{pgbin}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U",
-                        "postgres", "annotator_test"], check=True, capture_output=True)
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/annotator_test"
-    finally:
-        subprocess.run([*as_pg, f"{pgbin}/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"],
-                       capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+    with throwaway_postgres("annotator_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -35,7 +35,15 @@ from sqlalchemy import func, literal_column, select
 
 from annotator.db import db
 from annotator.models import ApiToken, Assignment, Document
-from annotator.services import adjudication, claims, documents, projects, users
+from annotator.services import (
+    adjudication,
+    claims,
+    documents,
+    projects,
+    propositions,
+    suggestions,
+    users,
+)
 from tests.conftest import SAMPLE_TEXT, AuthActions, IsolatedClient, span
 
 # ---------- what the actors must never see ----------
@@ -102,6 +110,7 @@ TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | Public] = {
     ("auth.login", "GET"): Public("/login"),
     ("auth.login", "POST"): Public(),  # tests/test_security_login.py
     ("api.openapi", "GET"): Public("/api/v1/openapi.json"),
+    ("health.healthz", "GET"): Public("/healthz"),  # tests/test_serving.py
     # ----- pages -----
     ("auth.logout", "POST"): Case("/logout", member=ALLOWED, blind=ALLOWED, form={}),
     ("projects.index", "GET"): Case("/", member=ALLOWED, blind=ALLOWED),
@@ -251,6 +260,85 @@ TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | Public] = {
                                         member=404, blind=404),
     ("api.reject_claims", "POST"): Case("/api/v1/documents/{shared_doc}/reject", member=404,
                                         blind=404, json={"claim_ids": ["{claim}"]}),
+    # ----- suggestions: on documents one may see; the switch and the model for managers.
+    # Project B has them on (see `world`), so bob's allowed read really computes them. -----
+    ("api.list_suggestions", "GET"): (
+        Case("/api/v1/documents/{doc}/suggestions", member=404, blind=404),
+        Case("/api/v1/documents/{shared_doc}/suggestions", member=404, blind=ALLOWED),
+    ),
+    ("api.accept_suggestion", "POST"): Case("/api/v1/documents/{doc}/suggestions/{d3_sid}/accept",
+                                            member=404, blind=404),
+    ("api.reject_suggestion", "POST"): Case("/api/v1/documents/{doc}/suggestions/{d3_sid}/reject",
+                                            member=404, blind=404),
+    ("api.set_suggestions", "PUT"): Case("/api/v1/projects/{project}/suggestions", member=404,
+                                         blind=403, json={"enabled": False}),
+    ("api.list_suggestion_models", "GET"): Case("/api/v1/projects/{project}/suggestion-models",
+                                                member=404, blind=403),
+    ("api.train_suggestion_model", "POST"): Case(
+        "/api/v1/projects/{project}/suggestion-models", member=404, blind=403),
+    ("suggestions.settings", "POST"): Case("/projects/{project}/suggestions/settings",
+                                           member=404, blind=403, form={}),  # would turn off
+    ("suggestions.train", "POST"): Case("/projects/{project}/suggestions/train", member=404,
+                                        blind=403, form={}),
+    # ----- propositions and incidents: shared entities of project B that bob may see, but
+    # never through them alice's claim on d3 (its quote and its article's title are secret);
+    # the verdict, incidents and others' propositions are the reviewers' -----
+    ("propositions.index", "GET"): Case("/projects/{project}/propositions",
+                                        member=404, blind=ALLOWED),
+    ("propositions.index", "POST"): Case("/projects/{project}/propositions", member=404,
+                                         blind=ALLOWED, form={"text": "Intruder proposition"}),
+    ("propositions.detail", "GET"): Case("/propositions/{proposition}", member=404,
+                                         blind=ALLOWED),
+    ("propositions.edit", "POST"): Case("/propositions/{proposition}", member=404, blind=403,
+                                        form={"text": "Overwritten", "incident_id": ""}),
+    ("propositions.verdict", "POST"): Case("/propositions/{proposition}/verdict", member=404,
+                                           blind=403, form={"verdict": "refuted", "note": ""}),
+    ("propositions.incidents", "GET"): Case("/projects/{project}/incidents", member=404,
+                                            blind=ALLOWED),
+    ("propositions.incidents", "POST"): Case("/projects/{project}/incidents", member=404,
+                                             blind=403, form={"title": "Intruder incident"}),
+    ("propositions.incident", "GET"): Case("/incidents/{incident}", member=404, blind=ALLOWED),
+    ("propositions.edit_incident", "POST"): Case("/incidents/{incident}", member=404,
+                                                 blind=403, form={"title": "Overwritten"}),
+    ("propositions.assign", "POST"): Case("/incidents/{incident}/propositions", member=404,
+                                          blind=403, form={"propositions": "{proposition}"}),
+    ("api.list_propositions", "GET"): (
+        Case("/api/v1/projects/{project}/propositions", member=404, blind=ALLOWED),
+        Case("/api/v1/projects/{project}/propositions?similar_to=convoy", member=404,
+             blind=ALLOWED),
+    ),
+    ("api.create_proposition", "POST"): Case("/api/v1/projects/{project}/propositions",
+                                             member=404, blind=ALLOWED,
+                                             json={"text": "Intruder proposition"}),
+    ("api.get_proposition", "GET"): Case("/api/v1/propositions/{proposition}", member=404,
+                                         blind=ALLOWED),
+    ("api.update_proposition", "PATCH"): Case("/api/v1/propositions/{proposition}",
+                                              member=404, blind=403,
+                                              json={"text": "Overwritten"}),
+    ("api.delete_proposition", "DELETE"): Case("/api/v1/propositions/{proposition}",
+                                               member=404, blind=403),
+    ("api.set_proposition_verdict", "PUT"): Case("/api/v1/propositions/{proposition}/verdict",
+                                                 member=404, blind=403,
+                                                 json={"verdict": "refuted"}),
+    # alice's claims: bob (blind) may neither see nor relink them.
+    ("api.claim_proposition", "GET"): (
+        Case("/api/v1/claims/{claim}/proposition", member=404, blind=404),
+        Case("/api/v1/claims/{linked_claim}/proposition", member=404, blind=404),
+    ),
+    ("api.link_claim", "PUT"): Case("/api/v1/claims/{claim}/proposition", member=404,
+                                    blind=404, json={"proposition_id": "{proposition}"}),
+    ("api.unlink_claim", "DELETE"): Case("/api/v1/claims/{linked_claim}/proposition",
+                                         member=404, blind=404),
+    ("api.list_incidents", "GET"): Case("/api/v1/projects/{project}/incidents", member=404,
+                                        blind=ALLOWED),
+    ("api.create_incident", "POST"): Case("/api/v1/projects/{project}/incidents", member=404,
+                                          blind=403, json={"title": "Intruder incident"}),
+    ("api.get_incident", "GET"): Case("/api/v1/incidents/{incident}", member=404,
+                                      blind=ALLOWED),
+    ("api.update_incident", "PATCH"): Case("/api/v1/incidents/{incident}", member=404,
+                                           blind=403, json={"title": "Overwritten"}),
+    ("api.delete_incident", "DELETE"): Case("/api/v1/incidents/{incident}", member=404,
+                                            blind=403),
 }
 
 # ---------- the world: project A (amy), project B (maria, alice, bob) ----------
@@ -273,6 +361,12 @@ def world(app: Flask, project, document, make_user) -> tuple[dict[str, int], dic
     db.session.add(Assignment(document_id=d3.id, user_id=alice.id))
     db.session.commit()
     projects.add_actor(project, SECRET_ACTOR)
+    # Suggestions on, with a cue that finds a claim on d3: accepting it is a real request.
+    project.label_scheme = {**project.label_scheme, "suggestions": {
+        "cues": [{"stance": "asserts", "phrases": ["was attacked"]}]}}
+    project.suggestions_enabled = True
+    db.session.commit()
+    d3_sid = suggestions.for_document(alice, d3)["suggestions"][0]["id"]
 
     claim = claims.create_claim(alice, document, _claim_body(
         SAMPLE_TEXT, "a helicopter was shot down", note=SECRET_NOTE))
@@ -281,6 +375,13 @@ def world(app: Flask, project, document, make_user) -> tuple[dict[str, int], dic
     claims.delete_claim(alice, gone)
     # maria (manager of project B) settled alice's claim into gold: reviewers' eyes only.
     gold = adjudication.accept(users.by_username("maria"), document, claim.id)
+    # A proposition of project B stated by alice's claim on d3, which bob may not open.
+    maria = users.by_username("maria")
+    linked = claims.create_claim(alice, d3, _claim_body(D3_TEXT, f"{SECRET_TEXT}: the convoy"))
+    incident = propositions.create_incident(maria, project, {"title": "Convoy attack"})
+    proposition = propositions.create_proposition(maria, project, {
+        "text": "The convoy was attacked", "incident_id": incident.id})
+    propositions.link_claim(alice, linked, proposition.id)
     users.create_token(alice, SECRET_TOKEN_NAME)
     alice_token = db.session.scalars(
         select(ApiToken.id).where(ApiToken.user_id == alice.id)).one()
@@ -293,7 +394,8 @@ def world(app: Flask, project, document, make_user) -> tuple[dict[str, int], dic
     targets = {"project": project.id, "project_a": project_a.id, "doc": d3.id,
                "shared_doc": document.id, "claim": claim.id, "deleted_claim": gone.id,
                "gold_claim": gold.id, "token_id": alice_token, "alice": alice.id, "bob": bob.id,
-               "amy": amy.id}
+               "amy": amy.id, "proposition": proposition.id, "incident": incident.id,
+               "linked_claim": linked.id, "d3_sid": d3_sid}
 
     def session(username: str | None) -> Actor:
         client = IsolatedClient(app, app.response_class, use_cookies=True)

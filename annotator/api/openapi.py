@@ -8,6 +8,7 @@ from typing import Any
 
 from .. import __version__
 from ..validation import load_schema, schema_dir
+from . import openapi_propositions, openapi_suggestions
 
 JSON = "application/json"
 
@@ -57,7 +58,7 @@ def _errors(*codes: int) -> dict[str, Any]:
 
 def _id_param(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True,
-            "schema": {"type": "integer", "minimum": 1}}
+            "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
 
 
 @cache
@@ -192,6 +193,8 @@ def _document() -> dict[str, Any]:
                      "requestBody": {"required": True, "content": {JSON: {
                          "schema": _ref("ClaimWrite")}}},
                      "responses": {"201": _json(_ref("Claim"), "Created"),
+                                   "200": _json(_ref("Claim"), "Sent again with a client_id "
+                                                "that already made this claim: that claim"),
                                    **_errors(400, 401, 404, 422)}}},
         "/claims/{cid}/history": {"get": {
             "summary": "The claim's audit trail: who changed what, when, before and after",
@@ -312,6 +315,9 @@ def _document() -> dict[str, Any]:
                 "rejected": {"type": "integer"}}}, "How many claims were rejected"),
                 **_errors(400, 401, 404, 422)}}},
     }
+    paths.update(openapi_suggestions.paths(_json, _errors, pid, did))
+    paths.update(openapi_propositions.paths(_json, _errors, _id_param))
+    components.update(openapi_propositions.components())
     return {
         "openapi": "3.1.0",
         "info": {"title": "Claim annotator API", "version": __version__,

@@ -18,6 +18,8 @@ from ..services import (
     documents,
     exporting,
     projects,
+    suggestions,
+    tool_import,
     users,
 )
 from ..services.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
@@ -158,11 +160,43 @@ def export(pid: int) -> ResponseReturnValue:
                     mimetype="application/x-ndjson", headers=headers)
 
 
+# A raw body's file name, for format "auto", from its media type.
+_UPLOAD_NAMES = {"application/json": "upload.json", "text/plain": "upload.txt"}
+
+
+@bp.post("/projects/<int:pid>/import")
+def import_documents(pid: int) -> ResponseReturnValue:
+    """One file, all or nothing: a multipart `file` field or the raw body (then the query's
+    `filename` or the media type names it for format auto)."""
+    project = access.managed_project_for(g.user, pid)
+    upload = request.files.get("file")
+    if upload is not None:
+        filename, source = upload.filename or "upload", upload.stream
+    else:
+        filename = request.args.get("filename") or _UPLOAD_NAMES.get(request.mimetype,
+                                                                      "upload.jsonl")
+        source = request.get_data()
+    annotator = None
+    if request.args.get("annotator"):
+        annotator = users.by_username(request.args["annotator"])
+        if annotator is None or access.role_in(annotator, project) is None:
+            raise InvalidInput("the annotator is not a member of the project",
+                               {"annotator": "must be a member of the project"})
+    result = tool_import.import_file(project, filename, source,
+                                     fmt=request.args.get("format", "auto"),
+                                     annotator=annotator)
+    return jsonify({"format": result.format, "documents": result.documents,
+                    "claims": result.claims, "spans_skipped": result.spans_skipped}), 201
+
+
 @bp.get("/documents/<int:did>")
 def get_document(did: int) -> ResponseReturnValue:
     document = access.document_for(g.user, did)
     data = documents.document_to_dict(document)
     data["status"] = documents.status_of(document, g.user)
+    if request.args.get("include") == "claims":
+        # What GET …/claims answers, in the same request (one round trip to open a document).
+        data["claims"] = [claims.claim_to_dict(c) for c in claims.list_claims(g.user, document)]
     return jsonify(data)
 
 
@@ -203,9 +237,12 @@ def list_claims(did: int) -> ResponseReturnValue:
 @bp.post("/documents/<int:did>/claims")
 def create_claim(did: int) -> ResponseReturnValue:
     document = access.document_for(g.user, did)
-    claim = claims.create_claim(g.user, document, _json_body())
+    body = _json_body()
+    # "suggestion_id": the claim is a suggestion the annotator edited, then accepted.
+    suggestion = suggestions.provenance_for_create(g.user, document, body)
+    claim, created = claims.create_claim_once(g.user, document, body, suggestion=suggestion)
     response = jsonify(claims.claim_to_dict(claim))
-    response.status_code = 201
+    response.status_code = 201 if created else 200  # 200: a replay of an earlier create
     response.headers["Location"] = f"/api/v1/claims/{claim.id}"
     return response
 
@@ -308,3 +345,9 @@ def reject_claims(did: int) -> ResponseReturnValue:
     body = _json_body()
     ids = body.get("claim_ids") if isinstance(body, dict) else None
     return jsonify({"rejected": adjudication.reject(g.user, document, ids)})
+
+
+# Propositions, incidents and claim links live in their own module, on this blueprint.
+# Suggestions too: importing the module adds its routes to `bp`.
+from . import propositions as _propositions  # noqa: E402, F401
+from . import suggestions as _suggestions  # noqa: E402, F401

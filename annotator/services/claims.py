@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -13,13 +14,15 @@ from ..db import db
 from ..models import AuditEvent, Claim, Document, Evidence, Project, User, isoformat, utcnow
 from ..validation import field_errors
 from . import access, projects
-from .errors import Conflict, InvalidInput
+from .errors import Conflict, InvalidInput, NotFound
 
 CLAIM_FIELDS = ("start", "end", "text", "actor", "actor_mention", "stance", "verdict", "note",
                 "evidence")
 
 
-def evidence_to_dict(evidence: Evidence) -> dict[str, Any]:
+def evidence_to_dict(evidence: Evidence, claim_document_id: int | None = None) -> dict[str, Any]:
+    """The evidence item as the API shows it; `document_id` only for a span in another
+    article than the claim's (`claim_document_id`), so same-document evidence reads as before."""
     data: dict[str, Any] = {
         "id": evidence.id,
         "type": evidence.type,
@@ -27,6 +30,9 @@ def evidence_to_dict(evidence: Evidence) -> dict[str, Any]:
         "description": evidence.description or "",
     }
     if evidence.start is not None:
+        if evidence.document_id is not None and claim_document_id is not None \
+                and evidence.document_id != claim_document_id:
+            data["document_id"] = evidence.document_id
         data.update(start=evidence.start, end=evidence.end, text=evidence.text)
     if evidence.source_url:
         data["source_url"] = evidence.source_url
@@ -75,10 +81,14 @@ def claim_to_dict(
         "is_gold": claim.is_gold,
         "created_at": isoformat(claim.created_at),
         "updated_at": isoformat(claim.updated_at),
-        "evidence": [evidence_to_dict(e) for e in evidence],
+        "evidence": [evidence_to_dict(e, claim.document_id) for e in evidence],
     }
     if claim.is_gold:
         data["sources"] = list(claim.source_claim_ids or [])
+    # Hand-drawn or accepted from a suggestion (what was proposed is kept alongside).
+    data["origin"] = claim.origin or "manual"
+    if claim.suggestion:
+        data["suggestion"] = claim.suggestion
     if with_deleted_at and claim.deleted_at is not None:
         data["deleted_at"] = isoformat(claim.deleted_at)
     return data
@@ -112,8 +122,31 @@ def _scheme_value(scheme: dict[str, Any], key: str, field: str, value: Any,
         )
 
 
-def validate_claim(project: Project, document: Document, data: dict[str, Any]) -> dict[str, str]:
-    """Every problem with a full claim record, by field; empty when it can be stored."""
+def _evidence_document(project: Project, document: Document, item: dict[str, Any],
+                       user: User | None) -> Document | None:
+    """The article an evidence span indexes: the claim's own, or another of the project
+    that `user` may see; None when there is no such document (for this user)."""
+    other = item.get("document_id")
+    if other is None or other == document.id:
+        return document
+    found = db.session.get(Document, other)
+    if found is None or found.project_id != project.id:
+        return None
+    if user is not None:
+        try:
+            access.document_for(user, found.id)
+        except NotFound:
+            return None
+    return found
+
+
+def validate_claim(project: Project, document: Document, data: dict[str, Any],
+                   user: User | None = None) -> dict[str, str]:
+    """Every problem with a full claim record, by field; empty when it can be stored.
+
+    An evidence span may index another article of the project (its `document_id`); with
+    `user`, only one that user may see (another is reported as not in the project).
+    """
     scheme = project.label_scheme
     errors: dict[str, str] = {}
     _check_span(document.text, data["start"], data["end"], data["text"], "", errors)
@@ -132,16 +165,23 @@ def validate_claim(project: Project, document: Document, data: dict[str, Any]) -
         _scheme_value(scheme, "evidence_types", f"evidence.{i}.type", item["type"], errors)
         _scheme_value(scheme, "evidence_relations", f"evidence.{i}.relation", item["relation"],
                       errors)
-        if (item.get("start") is None) != (item.get("end") is None):
+        source = _evidence_document(project, document, item, user)
+        if source is None:
+            errors[f"evidence.{i}.document_id"] = (
+                f"document {item.get('document_id')} is not a document of this project")
+        elif item.get("document_id") is not None and item.get("start") is None:
+            errors[f"evidence.{i}.start"] = "evidence in another document needs a span"
+        elif (item.get("start") is None) != (item.get("end") is None):
             errors[f"evidence.{i}.end"] = "an evidence span needs both start and end"
         elif item.get("start") is not None:
-            _check_span(document.text, item["start"], item["end"], item.get("text"),
+            _check_span(source.text, item["start"], item["end"], item.get("text"),
                         f"evidence.{i}.", errors)
     return errors
 
 
-def _checked(project: Project, document: Document, data: dict[str, Any]) -> None:
-    errors = validate_claim(project, document, data)
+def _checked(project: Project, document: Document, data: dict[str, Any],
+             user: User | None = None) -> None:
+    errors = validate_claim(project, document, data, user)
     if errors:
         raise InvalidInput("the claim breaks the label scheme or the offsets contract", errors)
 
@@ -184,19 +224,23 @@ def _apply_evidence(claim: Claim, items: list[dict[str, Any]]) -> list[EvidenceC
     """
     document = claim.document
     live = {e.id: e for e in claim.all_evidence if e.deleted_at is None}
+    # Other articles were loaded by validate_claim: get() finds them without a query (and so
+    # without an autoflush of the half-applied edit).
     changes: list[EvidenceChange] = []
     kept: set[int] = set()
     for position, item in enumerate(items):
         has_span = item.get("start") is not None
+        source = document if item.get("document_id") in (None, document.id) \
+            else db.session.get(Document, item["document_id"])
         fields = {
             "position": position,
             "type": item["type"],
             "relation": item["relation"],
             "description": item.get("description") or "",
-            "document_id": document.id if has_span else None,
+            "document_id": source.id if has_span else None,
             "start": item.get("start"),
             "end": item.get("end"),
-            "text": document.text[item["start"] : item["end"]] if has_span else None,
+            "text": source.text[item["start"] : item["end"]] if has_span else None,
             "source_url": item.get("source_url"),
         }
         evidence = live.get(item["id"]) if item.get("id") is not None else None
@@ -206,15 +250,15 @@ def _apply_evidence(claim: Claim, items: list[dict[str, Any]]) -> list[EvidenceC
             changes.append(("create", evidence, None))
             continue
         kept.add(evidence.id)
-        before = evidence_to_dict(evidence)
+        before = evidence_to_dict(evidence, document.id)
         for name, value in fields.items():
             setattr(evidence, name, value)
-        if evidence_to_dict(evidence) != before:
+        if evidence_to_dict(evidence, document.id) != before:
             changes.append(("update", evidence, before))
     now = utcnow()
     for evidence_id, evidence in live.items():
         if evidence_id not in kept:
-            changes.append(("delete", evidence, evidence_to_dict(evidence)))
+            changes.append(("delete", evidence, evidence_to_dict(evidence, document.id)))
             evidence.deleted_at = now
     return changes
 
@@ -238,7 +282,7 @@ def _audit(user: User, project: Project, action: str, claim: Claim,
 def _audit_evidence(user: User, project: Project, claim: Claim,
                     changes: list[EvidenceChange]) -> None:
     for action, evidence, before in changes:
-        after = None if action == "delete" else evidence_to_dict(evidence)
+        after = None if action == "delete" else evidence_to_dict(evidence, claim.document_id)
         db.session.add(AuditEvent(user_id=user.id, project_id=project.id, action=action,
                                   entity="evidence", entity_id=evidence.id, claim_id=claim.id,
                                   before=before, after=after))
@@ -262,21 +306,25 @@ def list_claims(user: User, document: Document) -> list[Claim]:
 
 
 def create_claim(user: User, document: Document, payload: Any, *,
-                 sources: list[int] | None = None, commit: bool = True) -> Claim:
+                 sources: list[int] | None = None, commit: bool = True,
+                 suggestion: dict[str, Any] | None = None) -> Claim:
     """Store a new claim by `user`; InvalidInput (naming each bad field) stores nothing.
 
     With `sources` the claim is a gold claim decided from those annotators' claims. With
     ``commit=False`` the claim is only flushed: the caller's unit of work (e.g. an
-    all-or-nothing import) commits or rolls back.
+    all-or-nothing import) commits or rolls back. With `suggestion` (what the suggester
+    proposed) the claim's origin is "suggestion".
     """
     data = _schema_checked(payload, required=("start", "end", "text", "stance"))
     project = db.session.get(Project, document.project_id)
-    _checked(project, document, data)
+    _checked(project, document, data, user)
     unknown = _unknown_evidence_ids(None, data.get("evidence") or [])
     if unknown:
         raise InvalidInput("a new claim has no evidence items yet", unknown)
     claim = Claim(document=document, annotator_id=user.id, start=0, end=1, text="", stance="",
-                  is_gold=sources is not None, source_claim_ids=sources)
+                  is_gold=sources is not None, source_claim_ids=sources,
+                  client_id=data.get("client_id"),
+                  origin="suggestion" if suggestion else "manual", suggestion=suggestion)
     _apply(claim, project, data)
     db.session.add(claim)
     changes = _apply_evidence(claim, data.get("evidence") or [])
@@ -289,9 +337,47 @@ def create_claim(user: User, document: Document, payload: Any, *,
     return claim
 
 
+def _claim_by_client_id(user: User, client_id: str) -> Claim | None:
+    return db.session.execute(
+        select(Claim).where(Claim.annotator_id == user.id, Claim.client_id == client_id)
+    ).scalar_one_or_none()
+
+
+def create_claim_once(user: User, document: Document, payload: Any, *,
+                      suggestion: dict[str, Any] | None = None) -> tuple[Claim, bool]:
+    """Create a claim, unless the payload's `client_id` already made one: (claim, created).
+
+    A browser that lost the response to a create sends it again with the same key; it gets
+    the claim the first request stored (even one deleted since), never a second claim. Two
+    racing requests with one key meet the unique constraint: the loser returns the winner's.
+    """
+    key = payload.get("client_id") if isinstance(payload, dict) else None
+    if not isinstance(key, str):
+        return create_claim(user, document, payload, suggestion=suggestion), True
+    existing = _claim_by_client_id(user, key)
+    if existing is None:
+        try:
+            return create_claim(user, document, payload, suggestion=suggestion), True
+        except IntegrityError:
+            db.session.rollback()
+            existing = _claim_by_client_id(user, key)
+            if existing is None:
+                raise
+    if existing.document_id != document.id:
+        raise InvalidInput("this client_id already made a claim on another document",
+                           {"client_id": "already used for another document"})
+    return existing, False
+
+
 def update_claim(user: User, claim: Claim, payload: Any) -> Claim:
     """Change a claim; the payload's `version` must be the stored one, else Conflict."""
     data = _schema_checked(payload, required=("version",))
+    if "client_id" in data:
+        raise InvalidInput("client_id names a create, not an edit",
+                           {"client_id": "only allowed when creating a claim"})
+    if "suggestion_id" in data:
+        raise InvalidInput("suggestion_id names a create, not an edit",
+                           {"suggestion_id": "only allowed when creating a claim"})
     if data["version"] != claim.version:
         raise Conflict("the claim was changed since you loaded it", claim_to_dict(claim))
     project = db.session.get(Project, claim.document.project_id)
@@ -301,7 +387,7 @@ def update_claim(user: User, claim: Claim, payload: Any) -> Claim:
     if ("start" in data or "end" in data) and "text" not in data:
         raise InvalidInput("moving a claim needs its new text",
                            {"text": "is required when start or end change"})
-    _checked(project, claim.document, merged)
+    _checked(project, claim.document, merged, user)
     unknown = _unknown_evidence_ids(claim, merged["evidence"] or [])
     if unknown:
         raise InvalidInput("unknown evidence id", unknown)

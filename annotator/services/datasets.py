@@ -333,6 +333,8 @@ class _SplitStats:
     claims: int = 0
     gold_claims: int = 0
     gold_settled: int = 0
+    suggested_claims: int = 0  # accepted from the suggester ("origin": "suggestion")
+    suggested_edited: int = 0  # ...and changed by the annotator before accepting
     stance: Counter[str] = field(default_factory=Counter)
     verdict: Counter[str] = field(default_factory=Counter)
     evidence_relation: Counter[str] = field(default_factory=Counter)
@@ -362,6 +364,10 @@ class _Stats:
                 self.adjudicators.add(str(claim.get("annotator") or ""))
             else:
                 self.annotators.add(str(claim.get("annotator") or ""))
+            if claim.get("origin") == "suggestion":
+                stats.suggested_claims += 1
+                if (claim.get("suggestion") or {}).get("edited"):
+                    stats.suggested_edited += 1
             stats.stance[claim.get("stance") or NONE] += 1
             stats.verdict[claim.get("verdict") or NONE] += 1
             evidence = claim.get("evidence") or []
@@ -692,6 +698,8 @@ def dataset_card(project: Project, *, name: str, options: BundleOptions, created
                    total_claims, sum(s.gold_claims for s in splits.values()),
                    sum(s.gold_settled for s in splits.values())]]),
         "",
+        _suggester_line(splits.values(), total_claims),
+        "",
         "### How the splits were made",
         "",
         "Each document's split is decided by a hash of the seed and its group key alone "
@@ -772,6 +780,18 @@ def dataset_card(project: Project, *, name: str, options: BundleOptions, created
                       f"spans tagged; {left_out} claims overlapping a longer one left out, "
                       f"{repeats} repeats of a tagged span (same tokens and label) written once."]
     return "\n".join(parts) + "\n"
+
+
+def _suggester_line(splits: Iterable[_SplitStats], total_claims: int) -> str:
+    """How many claims came from the suggester, so users can weigh them."""
+    splits = list(splits)
+    suggested = sum(s.suggested_claims for s in splits)
+    edited = sum(s.suggested_edited for s in splits)
+    share = f" ({100 * suggested / total_claims:.1f} %)" if total_claims else ""
+    return (f"**From the suggester:** {suggested} of {total_claims} claims{share} were "
+            f"accepted from a suggestion ({edited} of them changed before accepting); the "
+            "others were drawn by hand. Each claim's `origin` (`manual` or `suggestion`) "
+            "says which; gold claims are the adjudicators' own decisions (`manual`).")
 
 
 def _agreement_section(report: dict[str, Any]) -> str:

@@ -3,6 +3,8 @@
 // All text goes into the page through textContent, never innerHTML: article text, notes and
 // actor names are untrusted.
 import { api } from "./api.js";
+import { SaveQueue, newClientId } from "./savequeue.js";
+import { renderConflict } from "./conflicts.js";
 
 const root = document.getElementById("annotate");
 const documentId = Number(root.dataset.documentId);
@@ -21,13 +23,17 @@ const stanceColor = {};
 scheme.stances.forEach((s, i) => { stanceColor[s.value] = s.color || FALLBACK_COLORS[i % FALLBACK_COLORS.length]; });
 const stanceLabel = Object.fromEntries(scheme.stances.map((s) => [s.value, s.label || s.value]));
 const verdictLabel = Object.fromEntries(scheme.verdicts.map((v) => [v.value, v.label || v.value]));
+const schemeLabels = (items) => Object.fromEntries((items || []).map((x) => [x.value, x.label || x.value]));
+const conflictLabels = { stance: stanceLabel, verdict: verdictLabel,
+  type: schemeLabels(scheme.evidence_types), relation: schemeLabels(scheme.evidence_relations) };
 
 const state = {
   text: "",
   codePoints: [],      // the text as an array of code points
   cpToU16: null,       // code point index -> UTF-16 index (length n+1)
   u16ToCp: null,       // UTF-16 index -> index of the code point containing it (length m+1)
-  claims: [],
+  claims: [],          // what the page shows: the stored claims with the queued changes applied
+  server: new Map(),   // claim key -> the claim as the server last returned it
   actors: [],
   editing: null,       // the claim being edited, or null for a new one
   draft: null,         // {start, end, text, mention}
@@ -42,6 +48,88 @@ const state = {
 function setSaveStatus(message) {
   $("save-status").textContent = message;
   root.dataset.saveStatus = message;
+}
+
+// ---------- the save queue: every write goes through it (see savequeue.js) ----------
+
+// A claim's key: its id as a string, or "new:<client id>" while its create is queued.
+function claimKey(claim) { return String(claim.id); }
+
+const queue = new SaveQueue({
+  scope: `${username}:${documentId}`, documentId, onEvent: (event) => queueEvent(event),
+});
+const awaited = new Set(); // ids of the operations a form is waiting on
+let lastOutcome = null;
+
+function showQueueState() {
+  const n = queue.pending;
+  root.dataset.queue = queue.state;
+  root.dataset.pending = n;
+  if (queue.state === "conflict") setSaveStatus("Conflict");
+  else if (queue.state === "offline") setSaveStatus(`Offline — ${n} ${n === 1 ? "change" : "changes"} waiting`);
+  else if (queue.state === "saving") setSaveStatus("Saving…");
+  else if (lastOutcome) setSaveStatus(lastOutcome);
+}
+
+function queueEvent({ type, op, result }) {
+  if (type === "change") { showQueueState(); return; }
+  if (type === "done") {
+    if (result.data && result.data.id != null) state.server.set(String(result.data.id), result.data);
+    else state.server.delete(String(queue.serverId(op.key)));
+    lastOutcome = op.kind === "delete" && !result.theirs ? "Deleted" : "Saved";
+    if (result.data && result.data.id != null && !result.theirs) root.dataset.lastSavedClaim = result.data.id;
+    refreshView();
+    if (op.kind === "delete" && canManage) loadDeleted();
+  } else if (type === "rejected") {
+    lastOutcome = op.kind === "delete" ? "Not deleted" : "Not saved";
+    refreshView();
+    if (!awaited.has(op.id)) {
+      // A change queued earlier (before a reload) that the server refuses: say so.
+      setSaveStatus(`Not saved: ${(result.data && result.data.error) || `HTTP ${result.status}`}`);
+      if (op.payload) openDraft(op, result.data);
+    }
+  } else if (type === "conflict") {
+    showConflict(op, result.data.current);
+  }
+}
+
+// The stored claims with every queued change applied, in reading order.
+function viewClaims() {
+  const view = new Map(state.server);
+  for (const op of queue.ops) {
+    const known = queue.serverId(op.key);
+    const key = known != null ? String(known) : op.key;
+    if (op.kind === "delete") { view.delete(key); continue; }
+    const base = view.get(key) || { id: key, annotator: username, version: null, evidence: [] };
+    view.set(key, { ...base, ...op.payload, evidence: op.payload.evidence || base.evidence,
+      id: base.id, pending: true });
+  }
+  return [...view.values()].sort((a, b) => a.start - b.start || a.end - b.end
+    || String(a.id).localeCompare(String(b.id), undefined, { numeric: true }));
+}
+
+function refreshView() {
+  const before = state.claims;
+  state.claims = viewClaims();
+  if (state.editing) {
+    const key = claimKey(state.editing);
+    const known = queue.serverId(key);
+    const now = state.claims.find((c) => claimKey(c) === key || (known != null && c.id === known));
+    if (now) {
+      if (state.selectedId === state.editing.id) state.selectedId = now.id;
+      state.editing = now;
+      $("form-title").textContent = formTitle(now);
+    }
+  }
+  renderChanged(before, state.claims);
+}
+
+function findClaim(id) { return state.claims.find((c) => String(c.id) === String(id)) || null; }
+
+function formTitle(claim) {
+  if (!claim) return "New claim";
+  const name = typeof claim.id === "string" ? "New claim (waiting to be saved)" : `Claim #${claim.id}`;
+  return `${name}${isMine(claim) ? "" : ` by ${claim.annotator}`}`;
 }
 
 // ---------- offsets ----------
@@ -153,13 +241,19 @@ function render() {
       styleSegment(span, covering, lanes);
       span.title = covering.map((c) => `${stanceLabel[c.stance] || c.stance}${c.actor ? " · " + c.actor : ""}`).join("\n");
       if (selected && covering.includes(selected)) span.classList.add("selected");
+      if (covering.some((c) => c.pending)) span.classList.add("pending");
     }
     for (const m of marking) span.classList.add(m);
     fragment.append(span);
   }
   textEl.replaceChildren(fragment);
   renderClaimList();
+  // suggestions.js redraws its highlights on the new text nodes, hiding what claims now cover.
+  root.dispatchEvent(new CustomEvent("textrendered", { detail: { claims } }));
 }
+
+// After a queued change or an answer: draw again what changed.
+function renderChanged() { render(); }
 
 function shorten(text, max) {
   const points = Array.from(String(text));
@@ -207,6 +301,7 @@ function renderClaimList() {
     if (claim.verdict) parts.push(verdictLabel[claim.verdict] || claim.verdict);
     if (claim.evidence.length) parts.push(`${claim.evidence.length} evidence`);
     if (!isMine(claim)) parts.push(`by ${claim.annotator}`);
+    if (claim.pending) { parts.push("waiting to be saved"); li.classList.add("pending"); }
     meta.textContent = parts.join(" · ");
     button.append(chip, quote, meta);
     button.addEventListener("click", () => openClaim(claim.id));
@@ -220,7 +315,6 @@ function renderClaimList() {
 function clearErrors() {
   form.querySelectorAll("[data-error-for], .ev-error").forEach((el) => { el.textContent = ""; });
   $("form-error").textContent = "";
-  $("conflict").hidden = true;
 }
 
 function showErrors(body) {
@@ -278,6 +372,8 @@ function addEvidence(item = {}) {
     } else {
       delete node.dataset.start; delete node.dataset.end; delete node.dataset.text;
     }
+    // A span in another article (propositions.js picks those) keeps its document's id.
+    if (span && span.document_id) node.dataset.documentId = span.document_id; else delete node.dataset.documentId;
     node.querySelector(".ev-quote").textContent = span ? span.text : "none";
   };
   setSpan(item.start != null ? item : null);
@@ -321,8 +417,8 @@ function fillForm(claim) {
   $("note").value = claim ? claim.note : "";
   evidenceList.replaceChildren();
   if (claim) claim.evidence.forEach((item) => addEvidence(item));
-  $("form-title").textContent = claim
-    ? `Claim #${claim.id}${isMine(claim) ? "" : ` by ${claim.annotator}`}` : "New claim";
+  $("form-title").textContent = formTitle(claim);
+  state.formToken = (state.formToken || 0) + 1;
   setReadOnly(!isMine(claim), claim);
   $("delete-claim").hidden = !claim || !isMine(claim);
   $("selection-box").hidden = true;
@@ -330,6 +426,8 @@ function fillForm(claim) {
   showQuote();
   form.hidden = false;
   $("hint").hidden = true;
+  // propositions.js shows the claim's proposition panel.
+  root.dispatchEvent(new CustomEvent("claimformopen", { detail: { claim, mine: isMine(claim) } }));
 }
 
 function openNew(selection) {
@@ -343,7 +441,7 @@ function openNew(selection) {
 }
 
 function openClaim(id) {
-  const claim = state.claims.find((c) => c.id === Number(id));
+  const claim = findClaim(id);
   if (!claim) return;
   hideMenu();
   state.editing = claim;
@@ -354,11 +452,12 @@ function openClaim(id) {
   };
   fillForm(claim);
   render();
-  loadHistory(claim.id);
+  if (typeof claim.id === "number") loadHistory(claim.id); else hideHistory();
 }
 
 function closeForm() {
   form.hidden = true;
+  root.dispatchEvent(new CustomEvent("claimformclose"));
   hideHistory();
   $("hint").hidden = false;
   state.editing = null;
@@ -388,6 +487,7 @@ function collectPayload() {
       };
       if (node.dataset.start !== undefined) {
         Object.assign(item, { start: Number(node.dataset.start), end: Number(node.dataset.end), text: node.dataset.text });
+        if (node.dataset.documentId) item.document_id = Number(node.dataset.documentId);
       }
       return item;
     }),
@@ -398,7 +498,15 @@ function collectPayload() {
 
 async function ensureActor(name) {
   if (!name || findActor(name)) return true;
-  const result = await api("POST", `/api/v1/projects/${projectId}/actors`, { name });
+  let result;
+  try {
+    result = await api("POST", `/api/v1/projects/${projectId}/actors`, { name });
+  } catch {
+    // Actors are shared by the project, so a new one is added online only; the form keeps the edit.
+    showErrors({ error: "Not saved: the server is unreachable, and a new actor can only be added online.",
+      fields: { actor: "choose an existing actor, or save again once the connection is back" } });
+    return false;
+  }
   if (!result.ok) { showErrors({ error: result.data.error, fields: { actor: (result.data.fields || {}).name || result.data.error } }); return false; }
   state.actors.push(result.data);
   const option = document.createElement("option");
@@ -407,53 +515,77 @@ async function ensureActor(name) {
   return true;
 }
 
-async function saveClaim(overrideVersion) {
+async function saveClaim() {
   if (!state.draft || isReadOnly()) return;
   const payload = collectPayload();
-  setSaveStatus("Saving…");
   if (!(await ensureActor(payload.actor))) { setSaveStatus("Not saved"); return; }
-  let result;
-  if (state.editing) {
-    payload.version = overrideVersion || state.editing.version;
-    result = await api("PATCH", `/api/v1/claims/${state.editing.id}`, payload);
+  const claim = state.editing;
+  let op;
+  if (claim) {
+    const key = claimKey(claim);
+    // A claim with changes still queued is edited on top of them: the queue sends this edit
+    // with the version the earlier one comes back with.
+    op = { kind: "update", key, payload, version: claim.pending ? null : claim.version,
+      fallbackVersion: (state.server.get(key) || {}).version };
   } else {
-    result = await api("POST", `/api/v1/documents/${documentId}/claims`, payload);
+    const clientId = newClientId();
+    if (state.draft.suggestionId) payload.suggestion_id = state.draft.suggestionId; // edit, then accept
+    op = { kind: "create", key: `new:${clientId}`, clientId, payload };
   }
-  if (result.status === 409) {
-    setSaveStatus("Conflict");
-    showConflict(result.data.current);
-    return;
-  }
-  if (!result.ok) {
-    setSaveStatus("Not saved");
-    showErrors(result.data);
-    return;
-  }
-  await loadClaims();
-  closeForm();
-  setSaveStatus("Saved");
-  root.dataset.lastSavedClaim = result.data.id;
+  await submit(op);
 }
 
-function showConflict(current) {
-  $("conflict").hidden = false;
-  $("conflict-current").textContent = JSON.stringify(
-    { text: current.text, actor: current.actor, stance: current.stance, verdict: current.verdict,
-      note: current.note, evidence: current.evidence.length, version: current.version }, null, 1);
-  $("conflict-keep-mine").onclick = () => saveClaim(current.version);
-  $("conflict-take-theirs").onclick = async () => { await loadClaims(); openClaim(current.id); };
+// Queue a write from the open form: the page shows it at once; the form closes when the
+// server took it or it waits for the connection, and stays open on a refusal (422).
+async function submit(op) {
+  const form = state.formToken;
+  const pending = queue.enqueue(op);
+  awaited.add(op.id);
+  refreshView();
+  const { outcome, result } = await pending;
+  awaited.delete(op.id);
+  if (state.formToken !== form) {
+    if (outcome === "rejected" && op.payload) openDraft(op, result.data);
+    return;
+  }
+  if (outcome === "rejected") { showErrors(result.data); return; }
+  closeForm();
+}
+
+// A refused change back in the form, with the server's field errors, to fix and save again.
+function openDraft(op, body) {
+  const known = queue.serverId(op.key);
+  const stored = known != null ? state.server.get(String(known)) : null;
+  const draft = { ...(stored || {}), ...op.payload, evidence: op.payload.evidence || [] };
+  state.editing = stored;
+  state.selectedId = stored ? stored.id : null;
+  state.draft = { start: draft.start, end: draft.end, text: draft.text,
+    mention: draft.actor_mention ? { ...draft.actor_mention } : null };
+  fillForm(stored ? draft : { ...draft, id: null, annotator: username });
+  if (!stored) { state.editing = null; $("form-title").textContent = "New claim"; $("delete-claim").hidden = true; }
+  showErrors(body);
+  render();
+}
+
+function showConflict(op, current) {
+  const known = queue.serverId(op.key);
+  const stored = state.server.get(String(known != null ? known : current.id)) || current;
+  const mine = op.kind === "delete" ? stored : { ...stored, ...op.payload };
+  renderConflict($("conflict"), {
+    mine, theirs: current, deleting: op.kind === "delete", labels: conflictLabels,
+    onChoose: (choice, merged) => {
+      if (choice === "theirs") closeForm();
+      queue.resolve(choice, merged);
+    },
+  });
 }
 
 async function deleteClaim() {
   if (!state.editing || !isMine(state.editing)) return;
-  const { id, version } = state.editing;
-  setSaveStatus("Deleting…");
-  const result = await api("DELETE", `/api/v1/claims/${id}?version=${version}`);
-  if (result.status === 409) { setSaveStatus("Conflict"); showConflict(result.data.current); return; }
-  if (!result.ok) { setSaveStatus("Not deleted"); showErrors(result.data); return; }
-  await Promise.all([loadClaims(), loadDeleted()]);
-  closeForm();
-  setSaveStatus("Deleted");
+  const claim = state.editing;
+  const key = claimKey(claim);
+  await submit({ kind: "delete", key, version: claim.pending ? null : claim.version,
+    fallbackVersion: (state.server.get(key) || {}).version });
 }
 
 // ---------- a claim's history (its audit events and its evidence's) ----------
@@ -542,7 +674,12 @@ async function loadHistory(claimId) {
   delete section.dataset.loaded;
   $("history-status").textContent = "Loading…";
   $("history-list").replaceChildren();
-  const result = await api("GET", `/api/v1/claims/${claimId}/history`);
+  let result;
+  try {
+    result = await api("GET", `/api/v1/claims/${claimId}/history`);
+  } catch {
+    result = { ok: false, data: { error: "The history needs the server, which is unreachable." } };
+  }
   if (section.dataset.claimId !== String(claimId)) return; // another claim was opened meanwhile
   if (!result.ok) {
     $("history-status").textContent = (result.data && result.data.error) || "Could not load the history";
@@ -607,7 +744,7 @@ function showMenu(ids, x, y) {
   const menu = $("claim-menu");
   menu.replaceChildren();
   for (const id of ids) {
-    const claim = state.claims.find((c) => c.id === Number(id));
+    const claim = findClaim(id);
     if (!claim) continue;
     const button = document.createElement("button");
     button.type = "button";
@@ -811,8 +948,9 @@ function setStatus(status) {
 async function loadClaims() {
   const result = await api("GET", `/api/v1/documents/${documentId}/claims`);
   if (!result.ok) { setSaveStatus(result.data.error || "Could not load claims"); return; }
-  state.claims = result.data;
-  if (state.editing) state.editing = state.claims.find((c) => c.id === state.editing.id) || null;
+  state.server = new Map(result.data.map((c) => [String(c.id), c]));
+  state.claims = viewClaims(); // changes still queued (from before a reload) show at once
+  if (state.editing) state.editing = findClaim(state.editing.id);
   render();
 }
 
@@ -828,7 +966,23 @@ async function load() {
   setStatus(doc.data.status);
   state.actors = actors.ok ? actors.data : [];
   await Promise.all([loadClaims(), loadDeleted()]);
+  showQueueState();
+  queue.pump();
   root.dataset.ready = "true";
 }
+
+// ---------- suggestions (suggestions.js): edit one before accepting, or reload after one ----------
+
+root.addEventListener("opensuggestion", ({ detail }) => {
+  openNew(detail);
+  state.draft.mention = detail.mention;
+  state.draft.suggestionId = detail.suggestionId;
+  $("actor").value = detail.actor || "";
+  updateNewActorHint();
+  const radio = form.querySelector(`input[name="stance"][value="${CSS.escape(detail.stance)}"]`);
+  if (radio) radio.checked = true;
+  showQuote();
+});
+root.addEventListener("claimschanged", () => loadClaims());
 
 load();

@@ -1,0 +1,1 @@
+"""Pages of propositions (a timeline of the claims stating each) and incidents."""

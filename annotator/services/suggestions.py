@@ -1,0 +1,342 @@
+"""Suggested claims: computed on demand per document, accepted or rejected by annotators,
+and the project's suggestion model trained and versioned.
+
+Blind mode: a suggestion must never carry another annotator's work on the document. The
+rules use only the label scheme and the project's actor list (which every member sees
+anyway). The model learns from gold claims and from claims accepted from suggestions,
+so it could echo what someone else marked on a document it learnt from: it therefore
+never suggests on its own training documents (they get the rules' suggestions only).
+What a user already marked and what they rejected hide suggestions for that user only;
+others' claims never filter anything, since a gap would reveal them too.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ..db import db
+from ..models import (
+    Actor,
+    Claim,
+    Document,
+    Project,
+    SuggestionModel,
+    SuggestionRejection,
+    User,
+    isoformat,
+)
+from ..suggester import model as suggester_model
+from ..suggester import text as suggester_text
+from ..suggester.rules import Rules, Suggestion, suggestion_keys
+from . import claims
+from .errors import InvalidInput, NotFound
+
+_SUGGESTION_ID = re.compile(r"^(\d{1,9})-(\d{1,9})$")
+_CACHE_SIZE = 256
+
+
+class _Lru:
+    """A small thread-safe LRU: the server answers from several threads."""
+
+    def __init__(self, size: int) -> None:
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+# Keys carry every version a result depends on, so a stale entry is never hit: the scheme
+# version, the actor list and the model version.
+_rules_cache = _Lru(32)
+_model_cache = _Lru(8)
+_document_cache = _Lru(_CACHE_SIZE)
+
+
+@dataclass(frozen=True)
+class _ModelRef:
+    id: int
+    version: int
+    document_ids: frozenset[int]
+
+
+def _actors(project: Project) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    rows = db.session.execute(
+        select(Actor.name, Actor.aliases).where(Actor.project_id == project.id)
+        .order_by(Actor.id)).all()
+    return tuple((name, tuple(aliases or ())) for name, aliases in rows)
+
+
+def _rules(project: Project, actors: tuple[tuple[str, tuple[str, ...]], ...]) -> Rules:
+    key = (project.id, project.scheme_version, actors)
+    rules = _rules_cache.get(key)
+    if rules is None:
+        rules = Rules(project.label_scheme, actors)
+        _rules_cache.put(key, rules)
+    return rules
+
+
+def _latest_model(project: Project) -> _ModelRef | None:
+    row = db.session.execute(
+        select(SuggestionModel.id, SuggestionModel.version, SuggestionModel.document_ids)
+        .where(SuggestionModel.project_id == project.id)
+        .order_by(SuggestionModel.version.desc()).limit(1)).first()
+    return _ModelRef(row.id, row.version, frozenset(row.document_ids or ())) if row else None
+
+
+def _loaded(ref: _ModelRef) -> suggester_model.SuggestionModel:
+    model = _model_cache.get(ref.id)
+    if model is None:
+        blob = db.session.execute(
+            select(SuggestionModel.blob).where(SuggestionModel.id == ref.id)).scalar_one()
+        model = suggester_model.loads(blob)
+        _model_cache.put(ref.id, model)
+    return model
+
+
+def _document_suggestions(document: Document) -> tuple[list[Suggestion], _ModelRef | None]:
+    """Everything suggested on the document, for anyone (before per-user filtering)."""
+    project = document.project
+    actors = _actors(project)
+    ref = _latest_model(project)
+    if ref is not None and document.id in ref.document_ids:
+        ref = None  # never suggest from a model that learnt this document (blind mode)
+    key = (document.id, project.scheme_version, hash(actors), ref.id if ref else 0)
+    found = _document_cache.get(key)
+    if found is None:
+        doc = suggester_text.parse(document.text)
+        found = suggester_model.suggest(doc, _rules(project, actors),
+                                        _loaded(ref) if ref else None)
+        _document_cache.put(key, found)
+    return found, ref
+
+
+def _visible(user: User, document: Document, found: list[Suggestion]) -> list[Suggestion]:
+    """Drop what this user rejected or already marked (their own claims only)."""
+    rejected = {(start, end) for start, end in db.session.execute(
+        select(SuggestionRejection.start, SuggestionRejection.end).where(
+            SuggestionRejection.user_id == user.id,
+            SuggestionRejection.document_id == document.id))}
+    own = db.session.execute(
+        select(Claim.start, Claim.end).where(
+            Claim.document_id == document.id, Claim.annotator_id == user.id,
+            Claim.deleted_at.is_(None), Claim.is_gold.is_(False))).all()
+    return [s for s in found if (s.start, s.end) not in rejected
+            and not any(start < s.end and s.start < end for start, end in own)]
+
+
+def for_document(user: User, document: Document) -> dict[str, Any]:
+    """The suggestions this user gets on the document (none when the project has them off)."""
+    project = document.project
+    keys = suggestion_keys(project.label_scheme)
+    if not project.suggestions_enabled:
+        return {"enabled": False, "model_version": None, "keys": keys, "suggestions": []}
+    found, ref = _document_suggestions(document)
+    return {
+        "enabled": True,
+        "model_version": ref.version if ref else None,
+        "keys": keys,
+        "suggestions": [s.to_dict(document.text) for s in _visible(user, document, found)],
+    }
+
+
+def _find(user: User, document: Document, suggestion_id: str
+          ) -> tuple[Suggestion, _ModelRef | None]:
+    if not document.project.suggestions_enabled:
+        raise NotFound("suggestions are off in this project")
+    found, ref = _document_suggestions(document)
+    for suggestion in _visible(user, document, found):
+        if suggestion.id == suggestion_id:
+            return suggestion, ref
+    raise NotFound("no such suggestion (already accepted or rejected?)")
+
+
+def _span(suggestion_id: str) -> tuple[int, int]:
+    match = _SUGGESTION_ID.match(suggestion_id)
+    if not match or int(match[1]) >= int(match[2]):
+        raise NotFound("no such suggestion")
+    return int(match[1]), int(match[2])
+
+
+def accept(user: User, document: Document, suggestion_id: str,
+           changes: dict[str, Any] | None = None) -> tuple[Claim, bool]:
+    """Make the suggestion the user's own claim, recorded as accepted from it: (claim,
+    created). `changes` are claim fields the user set before accepting (edit, then
+    accept). Accepting again returns the claim the first accept made."""
+    start, end = _span(suggestion_id)
+    accepted_before = db.session.execute(
+        select(Claim).where(Claim.document_id == document.id, Claim.annotator_id == user.id,
+                            Claim.origin == "suggestion", Claim.deleted_at.is_(None))
+    ).scalars()
+    repeat = next((c for c in accepted_before
+                   if (c.suggestion or {}).get("start") == start
+                   and (c.suggestion or {}).get("end") == end), None)
+    if repeat is not None:
+        return repeat, False
+    suggestion, ref = _find(user, document, suggestion_id)
+    proposed: dict[str, Any] = {
+        "start": suggestion.start, "end": suggestion.end, "text": suggestion.text,
+        "stance": suggestion.stance, "actor": suggestion.actor,
+        "actor_mention": (None if suggestion.actor_mention is None else {
+            "start": suggestion.actor_mention[0], "end": suggestion.actor_mention[1],
+            "text": document.text[suggestion.actor_mention[0]:suggestion.actor_mention[1]]}),
+    }
+    if changes is not None and not isinstance(changes, dict):
+        raise InvalidInput("expected a JSON object", {"(body)": "expected a JSON object"})
+    payload = {**proposed, **(changes or {})}
+    if payload.get("actor") is None:
+        payload.pop("actor", None)
+    provenance = _provenance(suggestion, ref, payload)
+    return claims.create_claim(user, document, payload, suggestion=provenance), True
+
+
+def _provenance(suggestion: Suggestion, ref: _ModelRef | None,
+                payload: dict[str, Any]) -> dict[str, Any]:
+    """What was proposed, and whether the claim stored differs from it."""
+    edited = (payload.get("start"), payload.get("end"), payload.get("stance"),
+              payload.get("actor")) != (suggestion.start, suggestion.end, suggestion.stance,
+                                        suggestion.actor)
+    return {"source": suggestion.source, "model_version": ref.version if ref else None,
+            "start": suggestion.start, "end": suggestion.end, "actor": suggestion.actor,
+            "stance": suggestion.stance, "score": round(suggestion.score, 3),
+            "edited": edited}
+
+
+def provenance_for_create(user: User, document: Document, payload: Any
+                          ) -> dict[str, Any] | None:
+    """For a claim create naming `suggestion_id` (the page's "edit, then accept", sent
+    through its save queue): remove the id from the payload and return the provenance to
+    store; None when the create names no suggestion. A replay of the create (same
+    client_id) still finds it, so the user's own claims do not hide it here."""
+    if not isinstance(payload, dict) or "suggestion_id" not in payload:
+        return None
+    suggestion_id = payload.pop("suggestion_id")
+    if not isinstance(suggestion_id, str) or not document.project.suggestions_enabled:
+        raise InvalidInput("no such suggestion", {"suggestion_id": "no such suggestion"})
+    found, ref = _document_suggestions(document)
+    for suggestion in found:
+        if suggestion.id == suggestion_id:
+            return _provenance(suggestion, ref, payload)
+    raise InvalidInput("no such suggestion", {"suggestion_id": "no such suggestion"})
+
+
+def reject(user: User, document: Document, suggestion_id: str) -> None:
+    """Remember that the user does not want this suggestion on this document."""
+    start, end = _span(suggestion_id)
+    if end > len(document.text):
+        raise NotFound("no such suggestion")
+    exists = db.session.execute(select(SuggestionRejection.id).where(
+        SuggestionRejection.user_id == user.id, SuggestionRejection.document_id == document.id,
+        SuggestionRejection.start == start, SuggestionRejection.end == end)).first()
+    if exists is None:
+        db.session.add(SuggestionRejection(user_id=user.id, document_id=document.id,
+                                           start=start, end=end))
+        db.session.commit()
+
+
+def set_enabled(project: Project, enabled: bool) -> None:
+    project.suggestions_enabled = bool(enabled)
+    db.session.commit()
+
+
+# ---------- the model: training data, training, versions ----------
+
+
+def training_documents(project: Project) -> list[suggester_model.TrainingDocument]:
+    """Documents to learn from: each document's gold claims if it has any, else the
+    claims annotators accepted from suggestions (live, not rejected by adjudication)."""
+    rows = db.session.execute(
+        select(Claim.document_id, Claim.start, Claim.end, Claim.stance, Actor.name,
+               Claim.is_gold)
+        .join(Document, Document.id == Claim.document_id)
+        .outerjoin(Actor, Actor.id == Claim.actor_id)
+        .where(Document.project_id == project.id, Claim.deleted_at.is_(None),
+               (Claim.is_gold.is_(True))
+               | ((Claim.origin == "suggestion") & Claim.rejected.is_(False)))
+    ).all()
+    gold: dict[int, list[suggester_model.LabelledSpan]] = {}
+    accepted: dict[int, list[suggester_model.LabelledSpan]] = {}
+    for doc_id, start, end, stance, actor, is_gold in rows:
+        target = gold if is_gold else accepted
+        target.setdefault(doc_id, []).append(
+            suggester_model.LabelledSpan(start, end, stance, actor))
+    labelled = {**accepted, **gold}  # gold wins where a document has both
+    if not labelled:
+        return []
+    texts = db.session.execute(
+        select(Document.id, Document.text).where(Document.id.in_(labelled))
+        .order_by(Document.id)).all()
+    return [suggester_model.TrainingDocument(doc_id, text, labelled[doc_id])
+            for doc_id, text in texts]
+
+
+def train(project: Project, user: User | None = None) -> SuggestionModel:
+    """Train a new model version from the project's gold and accepted claims, score it on
+    held-out documents and store it; InvalidInput when there is too little to learn."""
+    documents = training_documents(project)
+    try:
+        fitted, scores = suggester_model.train(documents)
+    except suggester_model.NotEnoughData as exc:
+        raise InvalidInput(f"not enough annotations to train on: {exc}",
+                           {"(project)": str(exc)}) from None
+    version = (db.session.execute(select(func.max(SuggestionModel.version)).where(
+        SuggestionModel.project_id == project.id)).scalar() or 0) + 1
+    row = SuggestionModel(project_id=project.id, version=version, scores=scores,
+                          document_ids=sorted(d.id for d in documents),
+                          blob=suggester_model.dumps(fitted),
+                          trained_by_id=user.id if user else None)
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def model_versions(project: Project) -> list[dict[str, Any]]:
+    """Every trained version, newest first, with its held-out scores."""
+    rows = db.session.execute(
+        select(SuggestionModel.version, SuggestionModel.created_at, SuggestionModel.scores,
+               User.username)
+        .outerjoin(User, User.id == SuggestionModel.trained_by_id)
+        .where(SuggestionModel.project_id == project.id)
+        .order_by(SuggestionModel.version.desc())).all()
+    return [{"version": version, "created_at": isoformat(created), "scores": scores,
+             "trained_by": username} for version, created, scores, username in rows]
+
+
+def origin_counts(project: Project) -> list[dict[str, Any]]:
+    """Per annotator: claims drawn by hand, accepted from suggestions (and of those,
+    changed first); live annotators' claims only."""
+    rows = db.session.execute(
+        select(User.username, Claim.origin, Claim.suggestion)
+        .join(User, User.id == Claim.annotator_id)
+        .join(Document, Document.id == Claim.document_id)
+        .where(Document.project_id == project.id, Claim.deleted_at.is_(None),
+               Claim.is_gold.is_(False))).all()
+    counts: dict[str, dict[str, Any]] = {}
+    for username, origin, suggestion in rows:
+        entry = counts.setdefault(username, {"annotator": username, "manual": 0,
+                                             "suggestion": 0, "edited": 0})
+        if origin == "suggestion":
+            entry["suggestion"] += 1
+            entry["edited"] += bool((suggestion or {}).get("edited"))
+        else:
+            entry["manual"] += 1
+    return sorted(counts.values(), key=lambda e: e["annotator"])
+

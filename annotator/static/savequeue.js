@@ -1,0 +1,271 @@
+// The annotation page's writes, as a queue that survives a dropped connection and a reload.
+//
+// Every create, edit and delete is an operation appended to a queue kept in localStorage
+// (one entry per browser tab, for one user and one document) and sent strictly in order.
+// A network failure (fetch throws, or the proxy answers 502/503/504) keeps the operation and
+// retries with backoff; an answer from the application decides it. Sending twice is safe:
+//  - a create carries a client_id (an idempotency key): the server returns the claim the
+//    first request made instead of making a second one;
+//  - an edit carries the version it edits: a replay whose first send was applied gets 409
+//    with the stored claim equal to what was sent, which counts as saved here;
+//  - a replayed delete finds the claim gone (404), which counts as deleted.
+// A real conflict (someone else changed the claim) pauses the queue until the page resolves
+// it: keep mine (send again on top of the stored version), take theirs, or merge.
+import { api } from "./api.js";
+
+const RETRY_STATUSES = new Set([0, 502, 503, 504]);
+const FIRST_RETRY_MS = 300;
+const MAX_RETRY_MS = 3000;
+const BEAT_MS = 4000;
+const STALE_MS = 15000; // an entry not refreshed for this long belongs to a closed tab
+
+export function newClientId() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  // Pages served over plain http to another host have no randomUUID (not a secure context).
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+function tabId() {
+  // sessionStorage is per tab and survives a reload: a reloaded tab finds its own queue.
+  try {
+    let id = sessionStorage.getItem("annotator.tab");
+    if (!id) { id = newClientId(); sessionStorage.setItem("annotator.tab", id); }
+    return id;
+  } catch { return newClientId(); }
+}
+
+// The claim as an edit payload would set it: what "the same" means for a replayed edit.
+function comparable(claim) {
+  const mention = claim.actor_mention;
+  return JSON.stringify([
+    claim.start, claim.end, claim.text, claim.actor || null,
+    mention ? [mention.start, mention.end] : null,
+    claim.stance, claim.verdict || null, claim.note || "",
+    (claim.evidence || []).map((e) => [e.type, e.relation, e.description || "",
+      e.start ?? null, e.end ?? null, e.source_url || null]),
+  ]);
+}
+
+export function sameClaimContent(a, b) { return comparable(a) === comparable(b); }
+
+export class SaveQueue {
+  /**
+   * @param {object} options
+   * @param {string} options.scope "user:document": whose queue, for which document
+   * @param {number} options.documentId
+   * @param {(event: object) => void} options.onEvent called with {type: "change"|"done"|
+   *   "rejected"|"conflict", op, result}; "change" whenever the count or state moves
+   */
+  constructor({ scope, documentId, onEvent }) {
+    this.prefix = `annotator.queue.${scope}.`;
+    this.key = this.prefix + tabId();
+    this.documentId = documentId;
+    this.onEvent = onEvent;
+    this.ops = [];
+    this.known = {};        // claim key -> {id, version} learnt from answers
+    this.offline = false;
+    this.conflict = null;   // {op, current} while paused
+    this.running = false;
+    this.retryMs = FIRST_RETRY_MS;
+    this.wake = null;       // resolves the current retry wait early
+    this.waiters = new Map(); // op id -> resolve of the promise enqueue returned
+    this.adopt();
+    window.addEventListener("online", () => this.retryNow());
+    window.addEventListener("pagehide", () => this.persist(true));
+    setInterval(() => { if (this.ops.length) this.persist(); }, BEAT_MS);
+  }
+
+  // ---------- storage ----------
+
+  read(key) {
+    try { return JSON.parse(localStorage.getItem(key) || "null"); } catch { return null; }
+  }
+
+  // This tab's own entry, and the entries of this user's closed tabs on this document.
+  adopt() {
+    const adopted = [];
+    try {
+      for (let i = 0; i < localStorage.length; i++) {
+        const key = localStorage.key(i);
+        if (!key || !key.startsWith(this.prefix)) continue;
+        const entry = this.read(key);
+        if (!entry) continue;
+        const mine = key === this.key;
+        if (!mine && !entry.released && Date.now() - (entry.beat || 0) < STALE_MS) continue;
+        adopted.push({ key, entry, mine });
+      }
+    } catch { return; }
+    adopted.sort((a, b) => (a.entry.first || 0) - (b.entry.first || 0));
+    for (const { key, entry } of adopted) {
+      this.ops.push(...(entry.ops || []));
+      Object.assign(this.known, entry.known || {});
+      if (key !== this.key) localStorage.removeItem(key);
+    }
+    this.persist();
+  }
+
+  persist(released = false) {
+    try {
+      if (!this.ops.length) { localStorage.removeItem(this.key); return; }
+      localStorage.setItem(this.key, JSON.stringify({
+        ops: this.ops, known: this.known, beat: Date.now(), released,
+        first: this.ops[0].at,
+      }));
+    } catch { /* storage full or denied: the queue still works in memory */ }
+  }
+
+  // ---------- the page's side ----------
+
+  get pending() { return this.ops.length; }
+
+  // The state for the status line: "conflict", "offline", "saving" or "saved".
+  get state() {
+    if (this.conflict) return "conflict";
+    if (!this.ops.length) return "saved";
+    return this.offline ? "offline" : "saving";
+  }
+
+  /** Queue one operation; resolves with "done", "rejected", "conflict" or "deferred" (kept
+   *  for later: the server is unreachable) once its first send is decided. */
+  enqueue(op) {
+    op.id = newClientId();
+    op.at = Date.now();
+    if (op.kind === "create") op.clientId = op.clientId || newClientId();
+    this.ops.push(op);
+    this.persist();
+    const settled = new Promise((resolve) => this.waiters.set(op.id, resolve));
+    if (this.offline) this.settle(op, "deferred");
+    this.emit({ type: "change" });
+    this.pump();
+    return settled;
+  }
+
+  /** The server id of a claim key (a pending create's key once it is stored), or null. */
+  serverId(key) {
+    if (this.known[key]) return this.known[key].id;
+    return /^\d+$/.test(String(key)) ? Number(key) : null;
+  }
+
+  /** Settle the paused conflict: "mine" sends mine again over `current`, "theirs" drops
+   *  every queued change of that claim, "merge" sends `payload` over `current`. */
+  resolve(choice, payload) {
+    if (!this.conflict) return;
+    const { op, current } = this.conflict;
+    this.conflict = null;
+    if (choice === "theirs") {
+      this.ops = this.ops.filter((o) => o.key !== op.key);
+      this.known[op.key] = { id: current.id, version: current.version };
+      this.emit({ type: "done", op, result: { ok: true, data: current, theirs: true } });
+    } else {
+      op.version = current.version;
+      if (payload) op.payload = payload;
+      if (op.payload && op.payload.evidence) {
+        // Evidence the other side removed can only come back as a new item.
+        const live = new Set((current.evidence || []).map((e) => e.id));
+        op.payload.evidence = op.payload.evidence.map((e) => (e.id != null && !live.has(e.id)
+          ? Object.fromEntries(Object.entries(e).filter(([k]) => k !== "id")) : e));
+      }
+    }
+    this.persist();
+    this.emit({ type: "change" });
+    this.pump();
+  }
+
+  retryNow() { if (this.wake) this.wake(); }
+
+  // ---------- sending ----------
+
+  emit(event) { this.onEvent(event); }
+
+  settle(op, outcome, result) {
+    const resolve = this.waiters.get(op.id);
+    if (resolve) { this.waiters.delete(op.id); resolve({ outcome, result }); }
+  }
+
+  request(op) {
+    if (op.kind === "create") {
+      return ["POST", `/api/v1/documents/${this.documentId}/claims`,
+        { ...op.payload, client_id: op.clientId }];
+    }
+    const id = this.serverId(op.key);
+    const version = op.version ?? (this.known[op.key] && this.known[op.key].version);
+    if (op.kind === "update") return ["PATCH", `/api/v1/claims/${id}`, { ...op.payload, version }];
+    return ["DELETE", `/api/v1/claims/${id}?version=${version}`, undefined];
+  }
+
+  async send(op) {
+    const [method, url, body] = this.request(op);
+    try {
+      return await api(method, url, body);
+    } catch {
+      return { ok: false, status: 0, data: null };
+    }
+  }
+
+  async pump() {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (this.ops.length && !this.conflict) {
+        const op = this.ops[0];
+        const result = await this.send(op);
+        if (RETRY_STATUSES.has(result.status) || result.status === 401) {
+          this.offline = true;
+          this.settle(op, "deferred");
+          this.emit({ type: "change" });
+          await new Promise((resolve) => {
+            this.wake = resolve;
+            setTimeout(resolve, this.retryMs);
+          });
+          this.wake = null;
+          this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
+          continue;
+        }
+        this.retryMs = FIRST_RETRY_MS;
+        const wasOffline = this.offline;
+        this.offline = false;
+        if (this.ops[0] !== op) continue; // resolved away meanwhile
+        this.decide(op, result);
+        if (wasOffline && !this.ops.length) this.emit({ type: "change" });
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  decide(op, result) {
+    let outcome;
+    if (result.ok) {
+      outcome = "done";
+    } else if (op.kind === "delete" && result.status === 404) {
+      outcome = "done"; // deleted by an earlier send whose answer was lost
+      result = { ok: true, status: 204, data: null };
+    } else if (result.status === 409 && result.data && result.data.current) {
+      const current = result.data.current;
+      if (op.kind === "update" && sameClaimContent(current, op.payload)) {
+        outcome = "done"; // this very edit, applied by an earlier send whose answer was lost
+        result = { ok: true, status: 200, data: current };
+      } else {
+        this.conflict = { op, current };
+        this.settle(op, "conflict", result);
+        this.emit({ type: "conflict", op, result });
+        this.emit({ type: "change" });
+        return;
+      }
+    } else {
+      outcome = "rejected";
+    }
+    this.ops.shift();
+    if (outcome === "done" && result.data && result.data.id != null) {
+      this.known[op.key] = { id: result.data.id, version: result.data.version };
+    }
+    this.persist();
+    this.settle(op, outcome, result);
+    this.emit({ type: outcome, op, result });
+    this.emit({ type: "change" });
+  }
+}

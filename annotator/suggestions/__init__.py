@@ -1,0 +1,1 @@
+"""Project-page controls for suggestions: on/off and training (managers)."""

@@ -1,0 +1,163 @@
+"""Production serving: the health check, the request log with its X-Request-ID, and
+`annotator serve` (real gunicorn) refusing, or upgrading, an unmigrated database."""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+
+import pytest
+
+from annotator import __version__, create_app
+from annotator.throwaway_postgres import free_port
+from tests.conftest import PASSWORD
+from tests.serve_process import ANNOTATOR, get_json, serve, serve_env, wait_healthy
+
+REQUESTS = "annotator.requests"
+
+# ---------- GET /healthz ----------
+
+
+def test_healthz_answers_ok_without_login(client):
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok", "version": __version__}
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_healthz_answers_503_in_json_when_the_database_is_down(app, tmp_path, monkeypatch):
+    monkeypatch.setenv("ANNOTATOR_INSTANCE_PATH", str(tmp_path))
+    # Nothing listens on this port: every connection attempt is refused.
+    url = f"postgresql+psycopg://healthuser:pw-q7x@127.0.0.1:{free_port()}/nowhere"
+    down = create_app({"TESTING": True, "DATABASE_URL": url})
+
+    response = down.test_client().get("/healthz")
+
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "error", "database": "unreachable",
+                                   "version": __version__}
+    body = response.get_data(as_text=True)
+    assert "healthuser" not in body and "pw-q7x" not in body and "127.0.0.1" not in body
+
+
+# ---------- the request log ----------
+
+
+def request_lines(caplog) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == REQUESTS]
+
+
+def test_each_request_logs_one_line_with_user_status_duration_and_request_id(
+        client, document, token_for, caplog):
+    caplog.set_level(logging.INFO, logger=REQUESTS)
+    alice = token_for("alice")
+    from annotator.services import users
+    alice_id = users.by_username("alice").id
+
+    response = client.get(f"/api/v1/documents/{document.id}", headers=alice)
+
+    assert response.status_code == 200
+    (line,) = request_lines(caplog)
+    request_id = response.headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id)
+    assert (line.method, line.path, line.status, line.user_id, line.request_id) == (
+        "GET", f"/api/v1/documents/{document.id}", 200, alice_id, request_id)
+    assert line.duration_ms >= 0
+    assert re.fullmatch(
+        rf"GET /api/v1/documents/{document.id} 200 \d+\.\dms user={alice_id} "
+        rf"request_id={request_id}", line.getMessage())
+
+
+def test_a_page_request_logs_the_logged_in_user(client, auth, project, caplog):
+    auth.login("alice")
+    caplog.set_level(logging.INFO, logger=REQUESTS)
+    from annotator.services import users
+
+    client.get("/")
+
+    (line,) = request_lines(caplog)
+    assert (line.path, line.status, line.user_id) == ("/", 200, users.by_username("alice").id)
+
+
+def test_anonymous_requests_log_no_user(client, caplog):
+    caplog.set_level(logging.INFO, logger=REQUESTS)
+
+    client.get("/api/v1/projects")
+
+    (line,) = request_lines(caplog)
+    assert (line.status, line.user_id) == (401, None)
+    assert "user=- " in line.getMessage()
+
+
+def test_the_log_never_shows_passwords_tokens_or_query_strings(client, auth, project,
+                                                               token_for, caplog):
+    token = token_for("alice")["Authorization"].split()[1]
+    caplog.set_level(logging.DEBUG)
+
+    auth.login("alice", PASSWORD)
+    client.get(f"/api/v1/projects?token={token}&access_token={token}")
+    client.get("/api/v1/projects", headers={"Authorization": f"Bearer {token}"})
+
+    paths = [r.path for r in request_lines(caplog)]
+    assert "/login" in paths and paths.count("/api/v1/projects") == 2
+    assert PASSWORD not in caplog.text and token not in caplog.text
+    assert "access_token" not in caplog.text
+
+
+def test_a_plain_incoming_request_id_is_echoed(client, caplog):
+    caplog.set_level(logging.INFO, logger=REQUESTS)
+
+    response = client.get("/healthz", headers={"X-Request-ID": "lb-7f3a.2:x_9"})
+
+    assert response.headers["X-Request-ID"] == "lb-7f3a.2:x_9"
+    assert request_lines(caplog)[0].request_id == "lb-7f3a.2:x_9"
+
+
+@pytest.mark.parametrize("incoming", ["a b", "x" * 129, "id\u00e9", "forged request_id=1"])
+def test_an_odd_incoming_request_id_is_replaced(client, incoming):
+    response = client.get("/healthz", headers={"X-Request-ID": incoming})
+
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-ID"])
+
+
+def test_a_newline_in_the_path_cannot_forge_a_log_line(client, caplog):
+    caplog.set_level(logging.INFO, logger=REQUESTS)
+
+    client.get("/nothing%0AGET /admin 200 1.0ms user=1")
+
+    (line,) = request_lines(caplog)
+    assert "\n" not in line.getMessage() and line.status == 404
+
+
+# ---------- annotator serve ----------
+
+
+def fresh_sqlite_env(tmp_path) -> dict[str, str]:
+    instance = tmp_path / "instance"
+    return serve_env(f"sqlite:///{tmp_path / 'serve.db'}", str(instance))
+
+
+def test_serve_refuses_a_database_that_is_not_migrated(tmp_path):
+    result = subprocess.run([str(ANNOTATOR), "serve", "--bind", f"127.0.0.1:{free_port()}"],
+                            env=fresh_sqlite_env(tmp_path), capture_output=True, text=True,
+                            stdin=subprocess.DEVNULL, timeout=60)
+
+    assert result.returncode == 1
+    assert "the database is not migrated" in result.stderr
+    assert "annotator db upgrade" in result.stderr and "--upgrade" in result.stderr
+
+
+def test_serve_upgrade_migrates_then_serves_with_gunicorn_workers_and_logs(tmp_path):
+    with serve(fresh_sqlite_env(tmp_path), "--upgrade", workers=2) as served:
+        wait_healthy(served)
+        status, body = get_json(served.url + "/healthz")
+        workers = served.worker_pids()
+        log = served.log()
+
+    assert (status, body["database"]) == (200, "ok")
+    assert len(workers) == 2
+    assert "Booting worker" in log  # gunicorn's own log
+    assert re.search(r"annotator\.requests: GET /healthz 200 [\d.]+ms user=- request_id=\w+",
+                     log)

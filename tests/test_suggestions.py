@@ -1,0 +1,513 @@
+"""Suggested claims: the cue rules and the model (pure), the API (accept, reject, the
+project toggle), blind mode, access, training, and how exports and the card count them."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from sqlalchemy import select
+
+from annotator import labelscheme
+from annotator.db import db
+from annotator.models import Claim, Document, SuggestionModel, SuggestionRejection
+from annotator.services import (
+    assignments,
+    claims,
+    documents,
+    exporting,
+    projects,
+    suggestions,
+    users,
+)
+from annotator.suggester import model as suggester_model
+from annotator.suggester import rules as suggester_rules
+from annotator.suggester import text as suggester_text
+from annotator.validation import validator
+
+ACTORS = [("Harbour Authority", ["harbour office"]),
+          ("Northgate Defence Office", ["Defence Office"]),
+          ("Mayor Tomas Vidal", ["Vidal"])]
+
+
+def suggest_rules(text: str, scheme: dict | None = None) -> list[suggester_rules.Suggestion]:
+    rules = suggester_rules.Rules(scheme or labelscheme.default_scheme(), ACTORS)
+    return rules.suggest(suggester_text.parse(text))
+
+
+# ---------- the rules (no app, no database) ----------
+
+
+def test_cue_after_the_actor_suggests_the_reported_clause():
+    text = "The Harbour Authority said in a statement that the fire at pier four was out."
+    [found] = suggest_rules(text)
+    assert (found.text, found.actor, found.stance) == (
+        "the fire at pier four was out", "Harbour Authority", "asserts")
+    assert text[found.start:found.end] == found.text
+    assert text[slice(*found.actor_mention)] == "Harbour Authority"
+    assert text[slice(*found.cue)] == "said in a statement"
+
+
+def test_cue_at_the_end_suggests_what_comes_before():
+    [found] = suggest_rules("The blaze started in a warehouse, Vidal claimed on Tuesday.")
+    assert (found.text, found.actor, found.stance) == (
+        "The blaze started in a warehouse", "Mayor Tomas Vidal", "asserts")
+
+
+def test_according_to_skips_the_attribution_up_to_the_comma():
+    [found] = suggest_rules("According to the harbour office, no ships were damaged.")
+    assert (found.text, found.actor) == ("no ships were damaged", "Harbour Authority")
+
+
+def test_each_stance_has_its_cues_and_specific_cues_beat_said():
+    text = ("The Defence Office denied that its drones had flown over the port. "
+            "Vidal confirmed the evacuation of two streets. "
+            "Vidal questioned whether the alarm had sounded at all. "
+            "The Defence Office said it denied any role in the blackout.")
+    found = suggest_rules(text)
+    assert [(s.stance, s.actor) for s in found] == [
+        ("denies", "Northgate Defence Office"), ("confirms", "Mayor Tomas Vidal"),
+        ("questions", "Mayor Tomas Vidal"), ("denies", "Northgate Defence Office")]
+    assert found[0].text == "its drones had flown over the port"
+
+
+def test_token_patterns_from_the_scheme_match():
+    [found] = suggest_rules("Vidal called the report about the fire completely false.")
+    assert found.stance == "denies"
+
+
+def test_sentence_without_a_cue_or_a_known_actor_gets_no_actor():
+    found = suggest_rules("Rain fell all day over the harbour.\nA witness said the roof "
+                          "collapsed before the fire crews arrived.")
+    assert len(found) == 1
+    assert found[0].actor is None and found[0].text == (
+        "the roof collapsed before the fire crews arrived")
+
+
+def test_a_scheme_tunes_the_cues_and_old_schemes_get_the_defaults():
+    scheme = labelscheme.default_scheme()
+    scheme["suggestions"] = {"cues": [{"stance": "denies", "phrases": ["waved away"]}]}
+    labelscheme.validate(scheme)
+    text = "The Defence Office waved away reports that drones flew over the port."
+    assert [s.stance for s in suggest_rules(text, scheme)] == ["denies"]
+    assert suggest_rules("Vidal said the bridge would reopen on Monday.", scheme) == []
+    del scheme["suggestions"]  # a scheme from before suggestions: built-in English cues
+    assert [s.stance for s in suggest_rules(
+        "Vidal said the bridge would reopen on Monday.", labelscheme.validate(scheme))] == [
+        "asserts"]
+
+
+def test_suggestion_keys_may_not_take_another_key():
+    scheme = labelscheme.default_scheme()
+    scheme["suggestions"]["keys"] = {"accept": "1"}  # stance "asserts" has key 1
+    with pytest.raises(labelscheme.LabelSchemeError) as error:
+        labelscheme.validate(scheme)
+    assert "suggestions.keys.accept" in error.value.fields
+
+
+def test_offsets_are_code_points_past_emoji_and_non_latin_text():
+    text = "🚁 Пожар у причала. The harbour office said 🔥 crews had contained the fire."
+    [found] = suggest_rules(text)
+    assert text[found.start:found.end] == found.text == "🔥 crews had contained the fire"
+
+
+# ---------- the model (no app, no database) ----------
+
+CLAIM_SENTENCES = [
+    ("{a} reported that the {thing} at {place} was destroyed overnight", "asserts"),
+    ("{a} denied that any {thing} had been fired from {place}", "denies"),
+    ("{a} confirmed the {thing} near {place} was hit by shelling", "confirms"),
+    ("{a} questioned whether the {thing} at {place} had been damaged at all", "questions"),
+]
+# Claims with no cue the rules know: only a model learns them.
+UNCUED = ("Supposedly the {thing} at {place} was sabotaged by saboteurs", "asserts")
+FILLER = ["The weather at {place} was cold and windy.", "Markets at {place} stayed open.",
+          "Traffic near {place} was light in the morning.", "Schools at {place} reopened."]
+THINGS = ["bridge", "depot", "convoy", "radar", "ferry", "pylon"]
+PLACES = ["Kestrel Bay", "Marlow Pass", "Oldfield", "Varn Ridge"]
+
+
+def synthetic_document(rng: random.Random, doc_id: int, actors=ACTORS
+                       ) -> suggester_model.TrainingDocument:
+    text, claims_ = "", []
+    for _ in range(8):
+        place, thing = rng.choice(PLACES), rng.choice(THINGS)
+        kind = rng.random()
+        if kind < 0.4:
+            text += rng.choice(FILLER).format(place=place) + " "
+            continue
+        actor = rng.choice(actors)[0]
+        template, stance = UNCUED if kind < 0.55 else rng.choice(CLAIM_SENTENCES)
+        sentence = template.format(a=actor, thing=thing, place=place) + "."
+        start = len(text)
+        text += sentence + " "
+        claims_.append(suggester_model.LabelledSpan(start, start + len(sentence) - 1, stance,
+                                                    actor))
+    return suggester_model.TrainingDocument(doc_id, text.strip(), claims_)
+
+
+def test_model_learns_claim_sentences_actor_and_stance_with_held_out_scores():
+    rng = random.Random(7)
+    documents_ = [synthetic_document(rng, i) for i in range(30)]
+    model, scores = suggester_model.train(documents_)
+    assert scores["train_documents"] == 24 and scores["test_documents"] == 6
+    assert scores["claim_sentence"]["f1"] > 0.9
+    assert scores["stance"]["accuracy"] > 0.8
+    assert scores["actor"]["support"] > 0
+    # The rules miss the uncued sentence; the model finds it.
+    text = ("Supposedly the ferry at Oldfield was sabotaged by saboteurs. "
+            "Schools at Oldfield reopened.")
+    rules = suggester_rules.Rules(labelscheme.default_scheme(), ACTORS)
+    assert rules.suggest(suggester_text.parse(text)) == []
+    restored = suggester_model.loads(suggester_model.dumps(model))
+    [found] = suggester_model.suggest(suggester_text.parse(text), rules, restored)
+    assert found.source == "model" and found.stance == "asserts"
+    assert found.text.startswith("Supposedly the ferry")
+
+
+def test_model_needs_claims_on_two_documents():
+    rng = random.Random(1)
+    with pytest.raises(suggester_model.NotEnoughData):
+        suggester_model.train([synthetic_document(rng, 1)])
+
+
+# ---------- the API ----------
+
+ARTICLE = ("Port fire contained\n"
+           "The Harbour Authority said in a statement that the fire at pier four was out. "
+           "Rain fell all day. The Defence Office denied that its drones had flown over "
+           "the port.")
+
+
+@pytest.fixture
+def port(project):
+    """The project with suggestions on, the port article for alice and bob."""
+    for name, aliases in ACTORS:
+        projects.add_actor(project, name, aliases=aliases)
+    documents.import_file(project, "port.jsonl", (json.dumps(
+        {"id": "port", "title": "Port", "text": ARTICLE}) + "\n").encode())
+    assignments.assign(project, 2)
+    suggestions.set_enabled(project, True)
+    return documents.first_document(project)
+
+
+def url(document, tail: str = "") -> str:
+    return f"/api/v1/documents/{document.id}/suggestions{tail}"
+
+
+def test_suggestions_are_listed_with_span_actor_stance(client, port, token_for):
+    response = client.get(url(port), headers=token_for("alice"))
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["enabled"] is True and body["model_version"] is None
+    assert body["keys"]["accept"] == "a"
+    assert [(s["text"], s["actor"], s["stance"], s["source"]) for s in body["suggestions"]] == [
+        ("the fire at pier four was out", "Harbour Authority", "asserts", "rules"),
+        ("its drones had flown over the port", "Northgate Defence Office", "denies", "rules")]
+    first = body["suggestions"][0]
+    assert ARTICLE[first["start"]:first["end"]] == first["text"]
+    assert first["id"] == f"{first['start']}-{first['end']}"
+    assert first["actor_mention"]["text"] == "Harbour Authority"
+
+
+def test_accept_makes_the_users_claim_with_origin_suggestion(client, port, token_for):
+    headers = token_for("alice")
+    first = client.get(url(port), headers=headers).get_json()["suggestions"][0]
+    response = client.post(url(port, f"/{first['id']}/accept"), headers=headers)
+    assert response.status_code == 201
+    claim = response.get_json()
+    validator("claim.schema.json").validate(claim)
+    assert (claim["annotator"], claim["text"], claim["actor"], claim["stance"]) == (
+        "alice", first["text"], "Harbour Authority", "asserts")
+    assert claim["origin"] == "suggestion"
+    assert claim["suggestion"]["source"] == "rules" and claim["suggestion"]["edited"] is False
+    assert claim["actor_mention"]["text"] == "Harbour Authority"
+    # It is alice's now: no longer suggested to her; accepting again returns the same claim.
+    left = client.get(url(port), headers=headers).get_json()["suggestions"]
+    assert first["id"] not in [s["id"] for s in left]
+    again = client.post(url(port, f"/{first['id']}/accept"), headers=headers)
+    assert again.status_code == 200 and again.get_json()["id"] == claim["id"]
+    db.session.rollback()
+    assert db.session.scalar(select(Claim.origin).where(Claim.id == claim["id"])) == "suggestion"
+
+
+def test_edit_then_accept_keeps_the_changes_and_says_so(client, port, token_for):
+    headers = token_for("alice")
+    second = client.get(url(port), headers=headers).get_json()["suggestions"][1]
+    response = client.post(url(port, f"/{second['id']}/accept"), headers=headers,
+                           json={"stance": "questions", "note": "hedged"})
+    assert response.status_code == 201
+    claim = response.get_json()
+    assert (claim["stance"], claim["note"], claim["origin"]) == ("questions", "hedged",
+                                                                 "suggestion")
+    assert claim["suggestion"]["stance"] == "denies" and claim["suggestion"]["edited"] is True
+
+
+def test_accept_with_a_bad_change_is_422_and_stores_nothing(client, port, token_for):
+    headers = token_for("alice")
+    first = client.get(url(port), headers=headers).get_json()["suggestions"][0]
+    response = client.post(url(port, f"/{first['id']}/accept"), headers=headers,
+                           json={"stance": "shrugs"})
+    assert response.status_code == 422 and "stance" in response.get_json()["fields"]
+    db.session.rollback()
+    assert db.session.scalar(select(Claim.id)) is None
+
+
+def test_reject_hides_the_suggestion_for_that_user_only(client, port, token_for):
+    alice, bob = token_for("alice"), token_for("bob")
+    first = client.get(url(port), headers=alice).get_json()["suggestions"][0]
+    assert client.post(url(port, f"/{first['id']}/reject"), headers=alice).status_code == 204
+    assert client.post(url(port, f"/{first['id']}/reject"), headers=alice).status_code == 204
+    assert first["id"] not in [s["id"] for s in
+                               client.get(url(port), headers=alice).get_json()["suggestions"]]
+    assert first["id"] in [s["id"] for s in
+                           client.get(url(port), headers=bob).get_json()["suggestions"]]
+    db.session.rollback()
+    assert len(db.session.scalars(select(SuggestionRejection)).all()) == 1
+    # A rejected suggestion cannot be accepted any more.
+    assert client.post(url(port, f"/{first['id']}/accept"), headers=alice).status_code == 404
+
+
+def test_unknown_suggestion_is_404(client, port, token_for):
+    headers = token_for("alice")
+    for sid in ("3-9", "abc", "9-3"):
+        assert client.post(url(port, f"/{sid}/accept"), headers=headers).status_code == 404
+    assert client.post(url(port, "/5-99999/reject"), headers=headers).status_code == 404
+
+
+def test_manager_turns_suggestions_off_and_none_are_given(client, port, token_for):
+    manager = token_for("maria")
+    pid = port.project_id
+    assert client.put(f"/api/v1/projects/{pid}/suggestions", headers=token_for("alice"),
+                      json={"enabled": False}).status_code == 403
+    response = client.put(f"/api/v1/projects/{pid}/suggestions", headers=manager,
+                          json={"enabled": False})
+    assert response.status_code == 200 and response.get_json() == {"enabled": False}
+    body = client.get(url(port), headers=token_for("alice")).get_json()
+    assert body["enabled"] is False and body["suggestions"] == []
+    assert client.post(url(port, "/0-5/accept"), headers=token_for("alice")).status_code == 404
+    assert client.put(f"/api/v1/projects/{pid}/suggestions", headers=manager,
+                      json={"enabled": "yes"}).status_code == 422
+
+
+def test_suggestions_are_off_by_default(client, document, token_for):
+    body = client.get(url(document), headers=token_for("alice")).get_json()
+    assert body == {"enabled": False, "model_version": None, "keys": body["keys"],
+                    "suggestions": []}
+
+
+def test_suggestions_of_a_document_one_may_not_see_are_404(client, port, make_user,
+                                                           token_for):
+    outsider = make_user("olga")
+    projects.add_member(port.project, outsider, "annotator")  # not assigned to the port
+    headers = token_for("olga")
+    assert client.get(url(port), headers=headers).status_code == 404
+    assert client.post(url(port, "/0-5/reject"), headers=headers).status_code == 404
+
+
+def test_session_writes_need_the_csrf_token(client, auth, port):
+    auth.login("alice")
+    first = client.get(url(port)).get_json()["suggestions"][0]
+    assert client.post(url(port, f"/{first['id']}/accept")).status_code == 400
+    token = auth.csrf_token(f"/documents/{port.id}")
+    response = client.post(url(port, f"/{first['id']}/accept"), headers={"X-CSRFToken": token})
+    assert response.status_code == 201
+
+
+# ---------- blind mode: never another annotator's work ----------
+
+
+def _documents_by_id(project) -> dict:
+    return {d.external_id: d for d in db.session.scalars(
+        select(Document).where(Document.project_id == project.id))}
+
+
+def _accepted(user, document, needle: str, stance: str = "asserts", actor=None) -> Claim:
+    start = document.text.index(needle)
+    return claims.create_claim(
+        user, document, {"start": start, "end": start + len(needle), "text": needle,
+                         "stance": stance, **({"actor": actor} if actor else {})},
+        suggestion={"source": "rules", "model_version": None, "start": start,
+                    "end": start + len(needle), "actor": actor, "stance": stance,
+                    "edited": False})
+
+
+UNCUED_TEXT = "Supposedly the ferry at Oldfield was sabotaged by saboteurs"
+
+
+def test_blind_annotator_never_gets_suggestions_learnt_from_anothers_claims(
+        client, port, token_for):
+    """alice accepts claims the rules cannot find on the shared document; the model learns
+    them. bob, blind, must not get them on that document; on a new one he does (so the
+    model would have suggested them)."""
+    project = port.project
+    alice = users.by_username("alice")
+    rng = random.Random(3)
+    lines = []
+    for i in range(12):
+        doc = synthetic_document(rng, i)
+        lines.append(json.dumps({"id": f"syn{i}", "text": doc.text}))
+    lines.append(json.dumps({"id": "shared", "text": f"Rain fell all day. {UNCUED_TEXT}. "
+                                                    "Schools at Oldfield reopened."}))
+    lines.append(json.dumps({"id": "fresh", "text": f"Markets at Oldfield stayed open. "
+                                                   f"{UNCUED_TEXT}."}))
+    documents.import_file(project, "syn.jsonl", ("\n".join(lines) + "\n").encode())
+    assignments.assign(project, 2)
+    by_id = _documents_by_id(project)
+    rng = random.Random(3)
+    for i in range(12):  # the same documents again, with their claims, accepted by alice
+        doc = synthetic_document(rng, i)
+        target = by_id[f"syn{i}"]
+        for claim in doc.claims:
+            _accepted(alice, target, doc.text[claim.start:claim.end], claim.stance, claim.actor)
+    _accepted(alice, by_id["shared"], UNCUED_TEXT)
+    trained = suggestions.train(project, users.by_username("maria"))
+    assert by_id["shared"].id in trained.document_ids
+
+    bob = token_for("bob")
+    shared = client.get(url(by_id["shared"]), headers=bob).get_json()
+    assert shared["model_version"] is None
+    assert all(UNCUED_TEXT not in s["text"] for s in shared["suggestions"])
+    fresh = client.get(url(by_id["fresh"]), headers=bob).get_json()
+    assert fresh["model_version"] == trained.version
+    assert any(s["text"].startswith("Supposedly the ferry") and s["source"] == "model"
+               for s in fresh["suggestions"])
+
+
+def test_anothers_claims_do_not_hide_suggestions(client, port, token_for):
+    alice = users.by_username("alice")
+    _accepted(alice, port, "the fire at pier four was out")
+    texts = [s["text"] for s in client.get(url(port), headers=token_for("bob")).get_json()[
+        "suggestions"]]
+    assert "the fire at pier four was out" in texts
+
+
+# ---------- training, versions, scores ----------
+
+
+def _gold_project(project, n: int = 15) -> None:
+    rng = random.Random(11)
+    lines, docs = [], []
+    for i in range(n):
+        doc = synthetic_document(rng, i)
+        docs.append(doc)
+        lines.append(json.dumps({"id": f"g{i}", "text": doc.text}))
+    documents.import_file(project, "gold.jsonl", ("\n".join(lines) + "\n").encode())
+    maria = users.by_username("maria")
+    stored = _documents_by_id(project)
+    for i, doc in enumerate(docs):
+        for claim in doc.claims:
+            needle = doc.text[claim.start:claim.end]
+            claims.create_claim(maria, stored[f"g{i}"], {
+                "start": claim.start, "end": claim.end, "text": needle,
+                "stance": claim.stance, "actor": claim.actor}, sources=[])
+
+
+def test_training_stores_a_version_with_held_out_scores(client, port, token_for):
+    _gold_project(port.project)
+    pid = port.project_id
+    assert client.post(f"/api/v1/projects/{pid}/suggestion-models",
+                       headers=token_for("alice")).status_code == 403
+    response = client.post(f"/api/v1/projects/{pid}/suggestion-models",
+                           headers=token_for("maria"))
+    assert response.status_code == 201
+    first = response.get_json()
+    assert first["version"] == 1 and first["trained_by"] == "maria"
+    scores = first["scores"]
+    assert scores["train_documents"] + scores["test_documents"] == 15
+    assert 0 <= scores["claim_sentence"]["precision"] <= 1
+    assert set(scores["stance"]) >= {"accuracy", "precision", "recall", "f1"}
+    second = client.post(f"/api/v1/projects/{pid}/suggestion-models",
+                         headers=token_for("maria")).get_json()
+    assert second["version"] == 2
+    listed = client.get(f"/api/v1/projects/{pid}/suggestion-models",
+                        headers=token_for("maria")).get_json()
+    assert [v["version"] for v in listed] == [2, 1]
+    # The newest version is used on documents it did not learn from.
+    body = client.get(url(port), headers=token_for("alice")).get_json()
+    assert body["model_version"] == 2
+
+
+def test_training_without_annotations_is_422(client, port, token_for):
+    response = client.post(f"/api/v1/projects/{port.project_id}/suggestion-models",
+                           headers=token_for("maria"))
+    assert response.status_code == 422
+    assert "not enough" in response.get_json()["error"]
+    assert db.session.scalar(select(SuggestionModel.id)) is None
+
+
+def test_project_page_trains_and_shows_the_scores(client, auth, port):
+    _gold_project(port.project)
+    auth.login("maria")
+    page = client.get(f"/projects/{port.project_id}").get_data(as_text=True)
+    assert 'id="suggestions"' in page and "No model trained yet" in page
+    token = auth.csrf_token(f"/projects/{port.project_id}")
+    response = client.post(f"/projects/{port.project_id}/suggestions/train",
+                           data={"csrf_token": token})
+    assert response.status_code == 302
+    page = client.get(f"/projects/{port.project_id}").get_data(as_text=True)
+    assert 'data-version="1"' in page and "version 1 trained" in page
+    response = client.post(f"/projects/{port.project_id}/suggestions/settings",
+                           data={"csrf_token": token})  # the box unticked: off
+    assert response.status_code == 302
+    db.session.rollback()
+    assert port.project.suggestions_enabled is False
+
+
+def test_annotators_see_no_suggestion_panel_and_may_not_train(client, auth, port):
+    auth.login("alice")
+    page = client.get(f"/projects/{port.project_id}").get_data(as_text=True)
+    assert 'id="suggestions"' not in page
+    token = auth.csrf_token(f"/projects/{port.project_id}")
+    assert client.post(f"/projects/{port.project_id}/suggestions/train",
+                       data={"csrf_token": token}).status_code == 403
+
+
+def test_cli_trains_and_prints_the_scores(app, port):
+    _gold_project(port.project)
+    result = app.test_cli_runner().invoke(args=["suggest", "train", port.project.name])
+    assert result.exit_code == 0, result.output
+    assert "version 1" in result.output and "claim_sentence: precision" in result.output
+    listed = app.test_cli_runner().invoke(args=["suggest", "models", port.project.name])
+    assert json.loads(listed.output)[0]["version"] == 1
+    missing = app.test_cli_runner().invoke(args=["suggest", "train", "No such project"])
+    assert missing.exit_code != 0
+
+
+# ---------- exports and the dataset card tell accepted suggestions apart ----------
+
+
+def test_export_records_carry_the_origin(client, port, token_for):
+    headers = token_for("alice")
+    first = client.get(url(port), headers=headers).get_json()["suggestions"][0]
+    client.post(url(port, f"/{first['id']}/accept"), headers=headers)
+    start = ARTICLE.index("Rain fell all day")
+    claims.create_claim(users.by_username("alice"), port, {
+        "start": start, "end": start + 17, "text": "Rain fell all day", "stance": "asserts"})
+    records = [json.loads(line) for line in "".join(
+        exporting.stream_jsonl(port.project, "all")).splitlines()]
+    [record] = [r for r in records if r["id"] == "port"]
+    validator("export-record.schema.json").validate(record)
+    assert sorted(c["origin"] for c in record["claims"]) == ["manual", "suggestion"]
+
+
+def test_old_export_records_without_origin_stay_valid():
+    record_claim = {"id": 1, "version": 1, "document_id": 1, "annotator": "a", "start": 0,
+                    "end": 1, "text": "x", "actor": None, "stance": "asserts",
+                    "verdict": None, "note": "", "evidence": []}
+    validator("claim.schema.json").validate(record_claim)
+
+
+def test_dataset_card_counts_claims_from_the_suggester(client, port, token_for, tmp_path):
+    from annotator.services import datasets
+
+    headers = token_for("alice")
+    for suggestion in client.get(url(port), headers=headers).get_json()["suggestions"]:
+        client.post(url(port, f"/{suggestion['id']}/accept"), headers=headers)
+    start = ARTICLE.index("Rain fell all day")
+    claims.create_claim(users.by_username("alice"), port, {
+        "start": start, "end": start + 17, "text": "Rain fell all day", "stance": "asserts"})
+    datasets.write_bundle(port.project, tmp_path / "bundle", formats=["jsonl"])
+    card = next((tmp_path / "bundle").rglob("dataset_card.md")).read_text()
+    assert "**From the suggester:** 2 of 3 claims (66.7 %)" in card
