@@ -219,10 +219,12 @@ def import_command(project: str, files: tuple[str, ...], fmt: str,
 @click.argument("project")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, allow_dash=True),
               help="Output file, or - for standard output.")
-@click.option("--format", "fmt", type=click.Choice(datasets.SINGLE_FILE_FORMATS),
+@click.option("--format", "fmt",
+              type=click.Choice(datasets.SINGLE_FILE_FORMATS + datasets.PROPOSITION_FORMATS),
               default="jsonl", show_default=True,
               help="jsonl: documents with their claims; claims: a claim per line; spacy; "
-                   "conll; doccano; label-studio.")
+                   "conll; doccano; label-studio; propositions: a proposition per line with "
+                   "its claims across articles; claim-pairs: claim pairs for matching.")
 @click.option("--claims", "claim_set", type=click.Choice(exporting.CLAIM_SETS), default="all",
               show_default=True,
               help="gold: adjudicated claims only; annotators: their own claims only; all: both.")
@@ -253,7 +255,8 @@ def export_command(project: str, out: str, fmt: str, claim_set: str) -> None:
         except BaseException:
             os.unlink(tmp)
             raise
-    unit = {"claims": "claim(s)", "label-studio": "task(s)"}.get(fmt, "document(s)")
+    unit = {"claims": "claim(s)", "label-studio": "task(s)", "propositions": "proposition(s)",
+            "claim-pairs": "claim pair(s)"}.get(fmt, "document(s)")
     click.echo(f"Exported {count} {unit} to {out}", err=out == "-")
 
 
@@ -273,7 +276,7 @@ def export_command(project: str, out: str, fmt: str, claim_set: str) -> None:
               help="Keep documents with the same meta value together in one split.")
 @click.option("--format", "formats", multiple=True, metavar="FORMAT",
               help=f"Formats to write (repeat, or comma-separated; default all): "
-                   f"{', '.join(datasets.FORMATS)}.")
+                   f"{', '.join(datasets.BUNDLE_FORMATS)}.")
 @click.option("--bundle-version", "version", type=int, default=1, show_default=True,
               help="N of the bundle's name NAME-vN.")
 def dataset_command(project: str, out: str, as_zip: bool, claim_set: str, seed: int,
@@ -285,7 +288,7 @@ def dataset_command(project: str, out: str, as_zip: bool, claim_set: str, seed: 
     try:
         options = datasets.bundle_options(claim_set=claim_set, seed=seed, fractions=split,
                                           group_by=group_by, formats=formats or
-                                          datasets.FORMATS, version=version)
+                                          datasets.BUNDLE_FORMATS, version=version)
         with click.progressbar(length=datasets.bundle_steps(target),
                                label=f"Building {datasets.bundle_name(target, version)}",
                                show_pos=True, file=sys.stderr) as bar:

@@ -1,10 +1,11 @@
-"""URL converters: an id in a URL is a database row id, or no route matches (404)."""
+"""URL converters: an id in a URL is a database row id, or the answer is 404."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Flask
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 # PostgreSQL's integer: a larger id cannot name a row, and handing it to the database fails
@@ -13,11 +14,17 @@ MAX_ROW_ID = 2**31 - 1
 
 
 class RowIdConverter(IntegerConverter):
-    """`<int:...>` bounded to what an id column holds."""
+    """`<int:...>` that answers 404 for an id no id column can hold.
 
-    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002
-        kwargs.setdefault("max", MAX_ROW_ID)
-        super().__init__(map, *args, **kwargs)
+    Not IntegerConverter's `max`: a value out of its range makes the rule not match, and
+    Werkzeug then answers 405 for the other methods of the same path instead of 404.
+    """
+
+    def to_python(self, value: str) -> Any:
+        number = super().to_python(value)
+        if number > MAX_ROW_ID:
+            raise NotFound()
+        return number
 
 
 def init_app(app: Flask) -> None:

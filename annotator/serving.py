@@ -77,6 +77,7 @@ def worker_app(behind_proxy: int = 0) -> Any:
         # Trust X-Forwarded-For/-Proto/-Host from exactly that many proxies in front.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=behind_proxy,  # type: ignore[method-assign]
                                 x_proto=behind_proxy, x_host=behind_proxy)
+    logging.getLogger("annotator").info("worker %d ready", os.getpid())
     return app
 
 

@@ -132,7 +132,7 @@ def test_bundle_files_match_the_manifest(corpus, tmp_path):
     assert manifest["parameters"] == {
         "claims": "all", "seed": SEED, "fractions": dict(zip(datasets.SPLITS, FRACTIONS,
                                                              strict=True)),
-        "group_by": None, "formats": list(datasets.FORMATS), "version": 1}
+        "group_by": None, "formats": list(datasets.BUNDLE_FORMATS), "version": 1}
     on_disk = {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
     listed = {f["path"] for f in manifest["files"]}
     assert on_disk == listed | {"manifest.json"}

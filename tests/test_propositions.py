@@ -242,7 +242,7 @@ def test_evidence_in_an_article_the_annotator_may_not_see_is_refused(articles) -
     assert "evidence.0.document_id" in caught.value.fields
 
 
-def test_linking_agreement_of_two_annotators(articles) -> None:
+def test_linking_agreement_of_two_annotators(articles, client, auth) -> None:
     alice, bob = users.by_username("alice"), users.by_username("bob")
     project = articles["d1"].project
     p1 = propositions.create_proposition(alice, project, {"text": "helicopter down"})
@@ -262,3 +262,11 @@ def test_linking_agreement_of_two_annotators(articles) -> None:
     # alice {a1} {a2}; bob {b1, b2}: precision 1/2, recall 1 -> F1 2/3
     assert report["bcubed_precision"] == 0.5 and report["bcubed_recall"] == 1.0
     assert report["bcubed_f1"] == pytest.approx(2 / 3)
+    # Nobody marked the document done: the page's default counts finished work only.
+    assert propositions.linking_report(project, include_unfinished=False)["pairs"] == []
+    auth.login("maria")
+    page = client.get(f"/projects/{project.id}/agreement?include_unfinished=1")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert '<dd id="link-agreement">0.500</dd>' in text
+    assert '<dd id="bcubed-f1">0.667</dd>' in text

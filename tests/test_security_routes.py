@@ -176,10 +176,21 @@ TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | Public] = {
     # Any member may add a claimant while annotating.
     ("api.add_actor", "POST"): Case("/api/v1/projects/{project}/actors", member=404,
                                     blind=ALLOWED, json={"name": "Intruder"}),
+    # Import (documents, and with an annotator their spans as that member's claims):
+    # managers only; bob must not plant claims in his own name.
+    ("api.import_documents", "POST"): Case(
+        "/api/v1/projects/{project}/import?format=doccano&annotator=bob", member=404,
+        blind=403, files={"file": (b'{"id": "intruder", "text": "Injected document.", '
+                                   b'"label": [[0, 8, "asserts"]]}\n', "intruder.jsonl")}),
     ("api.export", "GET"): Case("/api/v1/projects/{project}/export.jsonl",
                                 member=404, blind=403),
     # ----- API: documents (d3 is assigned to alice only) -----
-    ("api.get_document", "GET"): Case("/api/v1/documents/{doc}", member=404, blind=404),
+    ("api.get_document", "GET"): (
+        Case("/api/v1/documents/{doc}", member=404, blind=404),
+        Case("/api/v1/documents/{doc}?include=claims", member=404, blind=404),
+        # d1 is bob's too: with its claims, but without alice's (blind mode).
+        Case("/api/v1/documents/{shared_doc}?include=claims", member=404, blind=ALLOWED),
+    ),
     ("api.set_document_status", "PUT"): Case("/api/v1/documents/{doc}/status", member=404,
                                              blind=404, json={"status": "done"}),
     ("api.skip_document", "POST"): Case("/api/v1/documents/{doc}/skip", member=404, blind=404,

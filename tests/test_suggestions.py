@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from annotator import labelscheme
 from annotator.db import db
-from annotator.models import Claim, Document, SuggestionModel, SuggestionRejection
+from annotator.models import Claim, Document, Project, SuggestionModel, SuggestionRejection
 from annotator.services import (
     assignments,
     claims,
@@ -449,10 +449,11 @@ def test_project_page_trains_and_shows_the_scores(client, auth, port):
     page = client.get(f"/projects/{port.project_id}").get_data(as_text=True)
     assert 'data-version="1"' in page and "version 1 trained" in page
     response = client.post(f"/projects/{port.project_id}/suggestions/settings",
-                           data={"csrf_token": token})  # the box unticked: off
-    assert response.status_code == 302
+                           data={"csrf_token": token}, follow_redirects=True)
+    assert "Suggestions are off." in response.get_data(as_text=True)  # the box unticked
     db.session.rollback()
-    assert port.project.suggestions_enabled is False
+    assert db.session.scalar(select(Project.suggestions_enabled).where(
+        Project.id == port.project_id)) is False
 
 
 def test_annotators_see_no_suggestion_panel_and_may_not_train(client, auth, port):
@@ -511,3 +512,26 @@ def test_dataset_card_counts_claims_from_the_suggester(client, port, token_for, 
     datasets.write_bundle(port.project, tmp_path / "bundle", formats=["jsonl"])
     card = next((tmp_path / "bundle").rglob("dataset_card.md")).read_text()
     assert "**From the suggester:** 2 of 3 claims (66.7 %)" in card
+
+
+def test_agreement_page_splits_claims_by_origin(client, auth, port, token_for):
+    headers = token_for("alice")
+    first = client.get(url(port), headers=headers).get_json()["suggestions"][0]
+    client.post(url(port, f"/{first['id']}/accept"), headers=headers)
+    start = ARTICLE.index("Rain fell all day")
+    claims.create_claim(users.by_username("alice"), port, {
+        "start": start, "end": start + 17, "text": "Rain fell all day", "stance": "asserts"})
+    # Gold agrees with the accepted suggestion, not with the hand-drawn claim.
+    claims.create_claim(users.by_username("maria"), port, {
+        "start": first["start"], "end": first["end"], "text": first["text"],
+        "stance": "asserts"}, sources=[])
+    report = suggestions.origin_report(port.project)
+    assert report["annotators"] == [{"annotator": "alice", "manual": 1, "suggestion": 1,
+                                     "edited": 0}]
+    by_origin = {o["origin"]: o for o in report["with_gold"]}
+    assert by_origin["suggestion"]["same_stance_share"] == 1.0
+    assert by_origin["manual"]["overlap_share"] == 0.0
+    auth.login("maria")
+    page = client.get(f"/projects/{port.project_id}/agreement").get_data(as_text=True)
+    assert 'id="origin-counts"' in page
+    assert '<td data-col="suggestion">1</td>' in page

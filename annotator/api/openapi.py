@@ -93,7 +93,9 @@ def _document() -> dict[str, Any]:
                                 "points into it"},
                        "text_sha256": {"type": "string"}, "length": {"type": "integer"},
                        "meta": {"type": "object"},
-                       "status": {"enum": ["todo", "in_progress", "done", "skipped", None]}},
+                       "status": {"enum": ["todo", "in_progress", "done", "skipped", None]},
+                       "claims": {"type": "array", "items": _ref("Claim"),
+                                  "description": "Only with include=claims"}},
     }
     components["AuditEvent"] = {
         "type": "object",
@@ -160,8 +162,43 @@ def _document() -> dict[str, Any]:
                                   "content": {"application/x-ndjson": {
                                       "schema": _ref("ExportRecord")}}},
                           **_errors(401, 403, 404, 422)}}},
+        "/projects/{pid}/import": {"post": {
+            "summary": "Import one file (managers), all or nothing: articles (the app's "
+                       "JSONL, .txt), or doccano JSONL / Label Studio JSON whose spans become "
+                       "`annotator`'s claims (span label = stance)",
+            "parameters": [
+                pid,
+                {"name": "format", "in": "query",
+                 "schema": {"enum": ["auto", "jsonl", "txt", "doccano", "label-studio"]},
+                 "description": "auto (default): by the file name"},
+                {"name": "annotator", "in": "query", "schema": {"type": "string"},
+                 "description": "Username of a project member whose claims the spans become; "
+                                "without it spans are not imported"},
+                {"name": "filename", "in": "query", "schema": {"type": "string"},
+                 "description": "Names a raw body for format auto (default by media type: "
+                                "upload.json, upload.txt, else upload.jsonl)"}],
+            "requestBody": {"required": True, "content": {
+                "multipart/form-data": {"schema": {
+                    "type": "object", "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}}}},
+                "application/x-ndjson": {"schema": {"type": "string"}},
+                JSON: {"schema": {"type": "array", "items": {"type": "object"}}},
+                "text/plain": {"schema": {"type": "string"}}}},
+            "responses": {"201": _json({"type": "object",
+                                        "required": ["format", "documents", "claims",
+                                                     "spans_skipped"],
+                                        "properties": {
+                                            "format": {"type": "string"},
+                                            "documents": {"type": "integer"},
+                                            "claims": {"type": "integer"},
+                                            "spans_skipped": {"type": "integer"}}},
+                                       "Imported"),
+                          **_errors(400, 401, 403, 404, 422)}}},
         "/documents/{did}": {"get": {
-            "summary": "A document with its text", "parameters": [did],
+            "summary": "A document with its text; with include=claims also the claims you "
+                       "may see on it (as GET /documents/{did}/claims), in one request",
+            "parameters": [did, {"name": "include", "in": "query",
+                                 "schema": {"enum": ["claims"]}}],
             "responses": {"200": _json(_ref("Document"), "The document"),
                           **_errors(401, 404)}}},
         "/documents/{did}/status": {"put": {

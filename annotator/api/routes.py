@@ -44,13 +44,20 @@ def _authenticate() -> ResponseReturnValue | None:
         if user is None:
             return _error(401, "invalid or revoked API token")
         g.user = user
+        access.remember_roles()  # this request's session only
         return None
     if not current_user.is_authenticated:
         return _error(401, "log in, or send Authorization: Bearer TOKEN")
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         csrf.protect()
     g.user = current_user._get_current_object()
+    access.remember_roles()
     return None
+
+
+@bp.teardown_request
+def _forget_roles(_: BaseException | None) -> None:
+    access.forget_roles()
 
 
 def _error(status: int, message: str, fields: dict[str, str] | None = None,
@@ -196,7 +203,7 @@ def get_document(did: int) -> ResponseReturnValue:
     data["status"] = documents.status_of(document, g.user)
     if request.args.get("include") == "claims":
         # What GET …/claims answers, in the same request (one round trip to open a document).
-        data["claims"] = [claims.claim_to_dict(c) for c in claims.list_claims(g.user, document)]
+        data["claims"] = claims.listed_claims(g.user, document)
     return jsonify(data)
 
 
@@ -231,7 +238,7 @@ def list_claims(did: int) -> ResponseReturnValue:
             raise Forbidden("only the project's managers can list deleted claims")
         found = claims.deleted_claims(document)
         return jsonify([claims.claim_to_dict(c, with_deleted_at=True) for c in found])
-    return jsonify([claims.claim_to_dict(c) for c in claims.list_claims(g.user, document)])
+    return jsonify(claims.listed_claims(g.user, document))
 
 
 @bp.post("/documents/<int:did>/claims")

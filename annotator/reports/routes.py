@@ -15,7 +15,7 @@ from markupsafe import Markup
 from ..agreement.report import FIELDS, method_notes
 from ..agreement.svg import report_charts
 from ..models import Project
-from ..services import access, agreement
+from ..services import access, agreement, propositions
 
 bp = Blueprint("reports", __name__)
 
@@ -45,7 +45,8 @@ def agreement_page(pid: int) -> ResponseReturnValue:
     return render_template(
         "reports/agreement.html", project=project, report=report, charts=charts,
         fields=FIELDS, field_names=FIELD_NAMES, stance_names=names, notes=method_notes(),
-        include_unfinished=include_unfinished)
+        include_unfinished=include_unfinished,
+        linking=propositions.linking_report(project, include_unfinished=include_unfinished))
 
 
 @bp.get("/documents/<int:did>/compare")

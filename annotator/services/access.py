@@ -2,20 +2,54 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from ..db import db
 from ..models import Assignment, Claim, Document, Membership, Project, Role, User
 from .errors import Forbidden, NotFound
 
+# Roles looked up in this session, by (user id, project id), once remember_roles() was
+# called: one API request asks up to four times (may they see the project, all documents,
+# all claims, the gold?). Any write through the session (flush, commit, rollback) empties
+# it, and it is not trusted while the session holds unflushed changes. Only a session that
+# lives for one request may use it: a longer one would miss other sessions' changes.
+_ROLES = "access.roles"
+
+
+def remember_roles() -> None:
+    """Let role_in keep its answers in this session until forget_roles() (end of request)."""
+    db.session.info[_ROLES] = {}
+
+
+def forget_roles() -> None:
+    db.session.info.pop(_ROLES, None)
+
 
 def role_in(user: User, project: Project) -> str | None:
     """The user's role in the project, or None when not a member."""
-    return db.session.execute(
+    session = db.session()
+    roles = session.info.get(_ROLES)
+    key = (user.id, project.id)
+    if roles is not None and key in roles and not (session.new or session.dirty
+                                                  or session.deleted):
+        return roles[key]
+    role = db.session.execute(
         select(Membership.role).where(
             Membership.project_id == project.id, Membership.user_id == user.id
         )
     ).scalar_one_or_none()
+    if roles is not None:
+        roles[key] = role
+    return role
+
+
+@event.listens_for(Session, "after_flush")
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_roles(session: Session, *_: object) -> None:
+    if _ROLES in session.info:
+        session.info[_ROLES] = {}
 
 
 def can_manage(user: User, project: Project) -> bool:

@@ -15,6 +15,12 @@ for a download). Its layout, paths relative to the bundle's root::
     conll/{split}.conll           BIO token tags
     doccano/{split}.jsonl         doccano sequence labeling, UTF-16 offsets
     label-studio/{split}.json     Label Studio tasks, code-point offsets
+    propositions/propositions.jsonl  one proposition per line with its claims across articles
+                                  (schemas/proposition-record.schema.json), not split: each
+                                  claim carries its document's split
+    propositions/claim_pairs.jsonl   claim pairs, same proposition or not
+                                  (schemas/claim-pair-record.schema.json), `split` null when
+                                  the two documents are in different splits
 
 with ``{split}`` one of ``train``, ``validation``, ``test`` (every file is written, possibly
 empty). Documents are assigned to splits by ``exports.splits.Splitter``: a hash of the seed
@@ -58,6 +64,7 @@ import exports
 from exports.conll import ConllStats, iter_conll_lines
 from exports.hf import FEATURES as HF_FEATURES
 from exports.label_studio import iter_label_studio_tasks
+from exports.propositions import write_claim_pairs_jsonl, write_proposition_jsonl
 from exports.splits import Splitter, by_document, group_by_meta
 
 from .. import __version__
@@ -65,6 +72,7 @@ from ..agreement.report import FIELDS as AGREEMENT_FIELDS
 from ..agreement.report import agreement_report
 from ..db import db
 from ..models import Document, Project
+from ..validation import field_errors, is_valid
 from . import exporting
 from .bundle_files import (
     COPY_CHUNK,
@@ -77,6 +85,7 @@ from .bundle_files import (
     zip_info,
 )
 from .errors import InvalidInput
+from .propositions import proposition_records
 
 BUNDLE_FORMAT = 1
 SPLITS = ("train", "validation", "test")
@@ -86,6 +95,14 @@ GROUP_BY = ("source", "incident")
 FORMATS = ("jsonl", "claims", "hf", "spacy", "conll", "doccano", "label-studio")
 # Formats of `annotator export --format` (one file, no splits).
 SINGLE_FILE_FORMATS = ("jsonl", "claims", "spacy", "conll", "doccano", "label-studio")
+# Project-level datasets (propositions across articles): one file each, not split by
+# document; written after the document formats. A bundle has both kinds by default.
+PROPOSITION_FORMATS = ("propositions", "claim-pairs")
+PROPOSITION_PATHS = {"propositions": "propositions/propositions.jsonl",
+                     "claim-pairs": "propositions/claim_pairs.jsonl"}
+BUNDLE_FORMATS = FORMATS + PROPOSITION_FORMATS
+# Negative claim pairs per claim (exports/propositions.py samples them deterministically).
+NEGATIVES_PER_CLAIM = 2
 DIRECTORIES = {"jsonl": "documents", "claims": "claims", "hf": "hf", "spacy": "spacy",
                "conll": "conll", "doccano": "doccano", "label-studio": "label-studio"}
 SUFFIXES = {"conll": ".conll", "label-studio": ".json"}  # every other format: .jsonl
@@ -104,7 +121,16 @@ DESCRIPTIONS = {
     "label-studio": "a JSON array of Label Studio tasks, one annotation per annotator, "
                     "spans labelled by stance, code-point offsets "
                     "(schemas/label-studio-task.schema.json)",
+    "propositions": "one proposition per line with every claim linked to it across "
+                    "articles (actor, stance, article date, text, evidence) and its verdict "
+                    "(schemas/proposition-record.schema.json); not split, each claim says "
+                    "its document's split",
+    "claim-pairs": "pairs of linked claims, same proposition (1) or not (0), with a "
+                   "contradicting-stances flag, for training claim matching "
+                   "(schemas/claim-pair-record.schema.json); `split` is null for a pair "
+                   "across splits",
 }
+DIRECTORIES.update({"propositions": "propositions", "claim-pairs": "propositions"})
 NONE = "(none)"
 
 Progress = Callable[[int], Any]
@@ -121,7 +147,7 @@ class BundleOptions:
     seed: int = 0
     fractions: tuple[float, float, float] = DEFAULT_FRACTIONS
     group_by: str | None = None
-    formats: tuple[str, ...] = FORMATS
+    formats: tuple[str, ...] = BUNDLE_FORMATS
     version: int = 1
 
     def splitter(self) -> Splitter:
@@ -149,7 +175,7 @@ def parse_fractions(text: str) -> tuple[float, float, float]:
 def parse_formats(values: Iterable[str]) -> tuple[str, ...]:
     """Format names, given one by one or comma-separated, in the bundle's order."""
     wanted = {part.strip() for value in values for part in value.split(",") if part.strip()}
-    return tuple(f for f in FORMATS if f in wanted) if wanted else FORMATS
+    return tuple(f for f in BUNDLE_FORMATS if f in wanted) if wanted else BUNDLE_FORMATS
 
 
 def bundle_options(
@@ -158,7 +184,7 @@ def bundle_options(
     seed: int = 0,
     fractions: Sequence[float] | str = DEFAULT_FRACTIONS,
     group_by: str | None = None,
-    formats: Iterable[str] = FORMATS,
+    formats: Iterable[str] = BUNDLE_FORMATS,
     version: int = 1,
 ) -> BundleOptions:
     """The checked options; InvalidInput naming each bad one (claims, seed, split,
@@ -187,9 +213,10 @@ def bundle_options(
         errors["group_by"] = f"one of {', '.join(GROUP_BY)} (or none)"
     formats = list(formats)
     unknown = sorted({f for value in formats for f in value.split(",") if f.strip()}
-                     - set(FORMATS))
+                     - set(BUNDLE_FORMATS))
     if unknown:
-        errors["format"] = f"unknown {', '.join(unknown)}; expected some of {', '.join(FORMATS)}"
+        errors["format"] = (f"unknown {', '.join(unknown)}; expected some of "
+                            f"{', '.join(BUNDLE_FORMATS)}")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         errors["version"] = "must be a whole number of at least 1"
     if errors:
@@ -202,7 +229,7 @@ def bundle_options(
 def query_options(args: Mapping[str, str], formats: Sequence[str] = ()) -> dict[str, Any]:
     """Keyword options for stream_bundle_zip from a download's query string (claims, seed,
     split, group_by, format, version; all optional); InvalidInput for a bad number."""
-    options: dict[str, Any] = {"formats": list(formats) or FORMATS}
+    options: dict[str, Any] = {"formats": list(formats) or BUNDLE_FORMATS}
     errors: dict[str, str] = {}
     for key in ("seed", "version"):
         if args.get(key, "").strip():
@@ -306,9 +333,11 @@ def write_format(project: Project, out: IO[str], fmt: str, claim_set: str = "all
     pure writer; return the number of records written (lines, tasks, or documents for
     CoNLL). InvalidInput for an unknown format or claim set; ExportRecordError for a stored
     span that does not match its text."""
+    if fmt in PROPOSITION_FORMATS:
+        return _write_propositions(project, out, fmt, claim_set)
     if fmt not in SINGLE_FILE_FORMATS:
-        raise InvalidInput("unknown format",
-                           {"format": f"one of {', '.join(SINGLE_FILE_FORMATS)}"})
+        raise InvalidInput("unknown format", {"format": "one of " + ", ".join(
+            SINGLE_FILE_FORMATS + PROPOSITION_FORMATS)})
     records = exporting.iter_records(project, claim_set)
     if fmt == "jsonl":
         return exports.write_jsonl(records, out, validate=exporting.validate_record)
@@ -321,6 +350,27 @@ def write_format(project: Project, out: IO[str], fmt: str, claim_set: str = "all
     if fmt == "doccano":
         return exports.write_doccano_jsonl(records, out)
     return exports.write_label_studio_json(records, out)
+
+
+def _write_propositions(project: Project, text_out: IO[str], fmt: str, claim_set: str, *,
+                        seed: int = 0, split_of: Callable[[dict[str, Any]], str] | None = None
+                        ) -> int:
+    """Write the proposition records, or the claim pairs made from them, each validated
+    against its schema; return how many were written."""
+    records = proposition_records(project, claim_set, split_of=split_of)
+    if fmt == "propositions":
+        return write_proposition_jsonl(records, text_out,
+                                       validate=_validator("proposition-record.schema.json"))
+    return write_claim_pairs_jsonl(records, text_out, seed=seed,
+                                   negatives_per_claim=NEGATIVES_PER_CLAIM,
+                                   validate=_validator("claim-pair-record.schema.json"))
+
+
+def _validator(schema: str) -> Callable[[dict[str, Any]], None]:
+    def validate(record: dict[str, Any]) -> None:
+        if not is_valid(schema, record):
+            raise exports.ExportRecordError(f"{schema}: {field_errors(schema, record)}")
+    return validate
 
 
 # ---------- statistics for the card ----------
@@ -433,8 +483,10 @@ def _build(project: Project, sink: Sink, options: BundleOptions, created: dateti
     stats = _Stats()
     largest = max(SPLITS, key=lambda split: options.fractions[SPLITS.index(split)])
     order = [largest, *(split for split in SPLITS if split != largest)]  # direct one first
-    groups = [options.formats] if one_pass else [(fmt,) for fmt in options.formats]
+    document_formats = tuple(f for f in options.formats if f not in PROPOSITION_FORMATS)
+    groups = [document_formats] if one_pass else [(fmt,) for fmt in document_formats]
     conll: dict[str, ConllStats] = {}
+    proposition_counts: dict[str, int] = {}
     for number, group in enumerate(groups):
         writers = {fmt: _FormatWriter(fmt) for fmt in group}
         outs = {(fmt, split): sink.open(format_path(fmt, split), direct=split == largest)
@@ -462,6 +514,16 @@ def _build(project: Project, sink: Sink, options: BundleOptions, created: dateti
         if "conll" in writers:
             conll = writers["conll"].conll
 
+    for fmt in options.formats:
+        if fmt in PROPOSITION_FORMATS:
+            out = sink.open(PROPOSITION_PATHS[fmt])
+            written_records = _write_propositions(project, cast(IO[str], out), fmt,
+                                                  options.claim_set,
+                                                  seed=options.seed, split_of=splitter)
+            yield from sink.close(out)
+            entry(out, format=fmt, records=written_records)
+            proposition_counts[fmt] = written_records
+
     def counted(records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         for record in records:
             if progress is not None:
@@ -473,10 +535,14 @@ def _build(project: Project, sink: Sink, options: BundleOptions, created: dateti
     hf_rows = {split: entries[format_path("hf", split)]["records"] for split in SPLITS
                if format_path("hf", split) in entries}
     card = dataset_card(project, name=name, options=options, created=created, stats=stats,
-                        report=report, conll=conll, hf_rows=hf_rows)
+                        report=report, conll=conll, hf_rows=hf_rows,
+                        propositions=proposition_counts)
     yield from small_file("dataset_card.md", card)
     files = [entries["label_scheme.json"]]
     for fmt in options.formats:
+        if fmt in PROPOSITION_FORMATS:
+            files.append(entries[PROPOSITION_PATHS[fmt]])
+            continue
         files += [entries[format_path(fmt, split)] for split in SPLITS]
         if fmt == "hf":
             files.append(entries["hf/features.json"])
@@ -521,7 +587,7 @@ def write_bundle(
     seed: int = 0,
     fractions: Sequence[float] | str = DEFAULT_FRACTIONS,
     group_by: str | None = None,
-    formats: Iterable[str] = FORMATS,
+    formats: Iterable[str] = BUNDLE_FORMATS,
     version: int = 1,
     as_zip: bool | None = None,
     created: datetime | None = None,
@@ -590,7 +656,7 @@ def stream_bundle_zip(
     seed: int = 0,
     fractions: Sequence[float] | str = DEFAULT_FRACTIONS,
     group_by: str | None = None,
-    formats: Iterable[str] = FORMATS,
+    formats: Iterable[str] = BUNDLE_FORMATS,
     version: int = 1,
     created: datetime | None = None,
 ) -> tuple[str, Iterator[bytes]]:
@@ -660,7 +726,8 @@ def _distribution(stats: _Stats, attribute: str, known: Sequence[str]) -> str:
 def dataset_card(project: Project, *, name: str, options: BundleOptions, created: datetime,
                  stats: _Stats, report: dict[str, Any],
                  conll: dict[str, ConllStats] | None = None,
-                 hf_rows: dict[str, int] | None = None) -> str:
+                 hf_rows: dict[str, int] | None = None,
+                 propositions: dict[str, int] | None = None) -> str:
     """The bundle's dataset_card.md (Markdown)."""
     scheme_name = project.label_scheme.get("name", "")
     splits = stats.splits
@@ -779,7 +846,31 @@ def dataset_card(project: Project, *, name: str, options: BundleOptions, created
         parts += ["", f"CoNLL holds one span per token: {sum(s.spans for s in conll.values())} "
                       f"spans tagged; {left_out} claims overlapping a longer one left out, "
                       f"{repeats} repeats of a tagged span (same tokens and label) written once."]
+    if propositions:
+        parts += ["", _propositions_section(propositions)]
     return "\n".join(parts) + "\n"
+
+
+def _propositions_section(counts: dict[str, int]) -> str:
+    """What the proposition-level files hold and how the claim pairs were sampled."""
+    lines = ["## Propositions across articles", ""]
+    if "propositions" in counts:
+        lines.append(f"`{PROPOSITION_PATHS['propositions']}`: {counts['propositions']} "
+                     "propositions, each with every claim linked to it (actor, stance, article "
+                     "date from the document's meta `published_at`/`published`/`date`, quoted "
+                     "text, evidence, possibly in another article) and its verdict.")
+    if "claim-pairs" in counts:
+        lines += ["", f"`{PROPOSITION_PATHS['claim-pairs']}`: {counts['claim-pairs']} claim "
+                  "pairs. Positives: every pair of claims of one proposition (at most 200 per "
+                  "proposition). Negatives: each claim is paired with the next "
+                  f"{NEGATIVES_PER_CLAIM} claims of other propositions on a ring ordered by "
+                  "SHA-256 of the seed and the claim id, so they are deterministic and "
+                  "bounded, not all pairs. `contradicting_stances` marks a pair of one "
+                  "proposition where one claim asserts or confirms and the other denies."]
+    lines += ["", "These files are not split by document: each claim carries its document's "
+              "`split`, and a pair's `split` is null when its two documents are in different "
+              "splits (leave those out of training to avoid leakage)."]
+    return "\n".join(lines)
 
 
 def _suggester_line(splits: Iterable[_SplitStats], total_claims: int) -> str:

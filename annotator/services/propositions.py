@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from exports.propositions import article_date, timeline_key
@@ -539,18 +539,23 @@ def assign_propositions(user: User, incident: Incident | None, project: Project,
 # ---------- agreement and exports ----------
 
 
-def linking_report(project: Project) -> dict[str, Any]:
+def linking_report(project: Project, *, include_unfinished: bool = True) -> dict[str, Any]:
     """Linking agreement between the project's annotators (agreement/linking.py) over the
-    documents that at least two of them have claims on (gold and deleted claims left out)."""
-    rows = db.session.execute(
+    documents that at least two of them have claims on (gold and deleted claims left out;
+    without `include_unfinished`, only the annotators who marked the document done)."""
+    statement = (
         select(User.username, Claim.document_id, Claim.start, Claim.end,
                ClaimLink.proposition_id)
         .join(User, User.id == Claim.annotator_id)
         .join(Document, Document.id == Claim.document_id)
         .outerjoin(ClaimLink, ClaimLink.claim_id == Claim.id)
         .where(Document.project_id == project.id, Claim.deleted_at.is_(None),
-               Claim.is_gold.is_(False))
-    ).all()
+               Claim.is_gold.is_(False)))
+    if not include_unfinished:
+        statement = statement.join(Assignment, and_(
+            Assignment.document_id == Claim.document_id,
+            Assignment.user_id == Claim.annotator_id)).where(Assignment.status == "done")
+    rows = db.session.execute(statement).all()
     coders_on: dict[int, set[str]] = {}
     for row in rows:
         coders_on.setdefault(row.document_id, set()).add(row.username)

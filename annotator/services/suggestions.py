@@ -320,23 +320,46 @@ def model_versions(project: Project) -> list[dict[str, Any]]:
              "trained_by": username} for version, created, scores, username in rows]
 
 
-def origin_counts(project: Project) -> list[dict[str, Any]]:
-    """Per annotator: claims drawn by hand, accepted from suggestions (and of those,
-    changed first); live annotators' claims only."""
+def origin_report(project: Project) -> dict[str, Any]:
+    """How claims accepted from suggestions compare with hand-drawn ones.
+
+    `annotators`: per annotator, claims drawn by hand, accepted from suggestions and, of
+    those, changed before accepting. `with_gold`: per origin, on documents with gold
+    claims, how many annotators' claims overlap a gold claim, and overlap one with the same
+    stance (shares of the claims on those documents). Live claims only.
+    """
     rows = db.session.execute(
-        select(User.username, Claim.origin, Claim.suggestion)
+        select(User.username, Claim.origin, Claim.suggestion, Claim.document_id,
+               Claim.start, Claim.end, Claim.stance, Claim.is_gold)
         .join(User, User.id == Claim.annotator_id)
         .join(Document, Document.id == Claim.document_id)
-        .where(Document.project_id == project.id, Claim.deleted_at.is_(None),
-               Claim.is_gold.is_(False))).all()
+        .where(Document.project_id == project.id, Claim.deleted_at.is_(None))).all()
+    gold: dict[int, list[tuple[int, int, str]]] = {}
+    for row in rows:
+        if row.is_gold:
+            gold.setdefault(row.document_id, []).append((row.start, row.end, row.stance))
     counts: dict[str, dict[str, Any]] = {}
-    for username, origin, suggestion in rows:
-        entry = counts.setdefault(username, {"annotator": username, "manual": 0,
-                                             "suggestion": 0, "edited": 0})
-        if origin == "suggestion":
-            entry["suggestion"] += 1
-            entry["edited"] += bool((suggestion or {}).get("edited"))
-        else:
-            entry["manual"] += 1
-    return sorted(counts.values(), key=lambda e: e["annotator"])
+    versus = {origin: {"origin": origin, "claims": 0, "overlap": 0, "same_stance": 0}
+              for origin in ("manual", "suggestion")}
+    for row in rows:
+        if row.is_gold:
+            continue
+        origin = "suggestion" if row.origin == "suggestion" else "manual"
+        entry = counts.setdefault(row.username, {"annotator": row.username, "manual": 0,
+                                                 "suggestion": 0, "edited": 0})
+        entry[origin] += 1
+        entry["edited"] += bool(origin == "suggestion"
+                                and (row.suggestion or {}).get("edited"))
+        if row.document_id in gold:
+            hits = [g for g in gold[row.document_id] if g[0] < row.end and row.start < g[1]]
+            tally = versus[origin]
+            tally["claims"] += 1
+            tally["overlap"] += bool(hits)
+            tally["same_stance"] += any(g[2] == row.stance for g in hits)
+    for tally in versus.values():
+        n = tally["claims"]
+        tally["overlap_share"] = tally["overlap"] / n if n else None
+        tally["same_stance_share"] = tally["same_stance"] / n if n else None
+    return {"annotators": sorted(counts.values(), key=lambda e: e["annotator"]),
+            "with_gold": list(versus.values())}
 

@@ -7,6 +7,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..db import db
 from ..models import ApiToken, User, as_utc, utcnow
@@ -58,6 +59,7 @@ def user_for_token(token: str) -> User | None:
     """The user a live token belongs to (and note its use), or None."""
     row = db.session.execute(
         select(ApiToken).where(ApiToken.token_sha256 == _hash(token), ApiToken.revoked_at.is_(None))
+        .options(joinedload(ApiToken.user))  # every API call needs the user: one query
     ).scalar_one_or_none()
     if row is None:
         return None

@@ -4,6 +4,7 @@
 // counts UTF-16 code units, so rendering converts (as annotate.js does). All text goes into
 // the page through textContent: article text, notes, actor and user names are untrusted.
 import { api } from "./api.js";
+import { renderConflict } from "./conflicts.js";
 
 const root = document.getElementById("review");
 const documentId = Number(root.dataset.documentId);
@@ -39,6 +40,8 @@ const stanceLabel = labels(scheme.stances);
 const verdictLabel = labels(scheme.verdicts);
 const typeLabel = labels(scheme.evidence_types);
 const relationLabel = labels(scheme.evidence_relations);
+const conflictLabels = { stance: stanceLabel, verdict: verdictLabel, type: typeLabel, relation: relationLabel };
+const LABEL_FIELDS = ["actor", "stance", "verdict", "note"];
 
 const state = {
   text: "",
@@ -468,7 +471,7 @@ function openGoldEdit(li, gold) {
     const labels = labelsOf(form);
     if (!(await ensureActor(labels.actor, form))) return;
     await act("PATCH", `/api/v1/claims/${gold.id}`, { version: gold.version, ...labels },
-      `Saved gold claim #${gold.id}`, form);
+      `Saved gold claim #${gold.id}`, form, (current) => showGoldConflict(li, gold, labels, current));
   });
   li.append(form);
   form.elements.stance.focus();
@@ -527,13 +530,44 @@ function renderGold() {
       button("Edit", "edit-gold", () => openGoldEdit(li, claim)),
       button("Delete", "danger delete-gold", () => act(
         "DELETE", `/api/v1/claims/${claim.id}?version=${claim.version}`, undefined,
-        `Deleted gold claim #${claim.id}`)),
+        `Deleted gold claim #${claim.id}`, null, (current) => showGoldConflict(li, claim, null, current))),
     );
     li.append(chip(GOLD_COLOR), " ", quote, meta, sources);
     if (note) li.append(note);
     li.append(actions);
     list.append(li);
   }
+}
+
+// Another adjudicator changed the gold claim since this page loaded it: both versions side by
+// side, and nothing is written until the reader chooses. `labels` is the unsaved edit, or null
+// for a delete.
+function showGoldConflict(li, gold, labels, current) {
+  closeForms();
+  li.querySelectorAll(".gold-conflict").forEach((box) => box.remove());
+  const box = el("div", "conflict gold-conflict");
+  li.append(box);
+  const url = `/api/v1/claims/${gold.id}`;
+  renderConflict(box, {
+    mine: labels ? { ...gold, ...labels } : gold, theirs: current, deleting: !labels,
+    labels: conflictLabels, fields: ["span", ...LABEL_FIELDS],
+    onChoose: async (choice, merged) => {
+      box.remove();
+      if (choice === "theirs") {
+        await load();
+        say(`Kept gold claim #${gold.id} as stored`);
+      } else if (!labels) {
+        await act("DELETE", `${url}?version=${current.version}`, undefined,
+          `Deleted gold claim #${gold.id}`, null, (newer) => showGoldConflict(li, gold, null, newer));
+      } else {
+        const chosen = choice === "merge"
+          ? Object.fromEntries(LABEL_FIELDS.map((k) => [k, merged[k] ?? null])) : labels;
+        if (chosen.note === null) chosen.note = "";
+        await act("PATCH", url, { version: current.version, ...chosen },
+          `Saved gold claim #${gold.id}`, null, (newer) => showGoldConflict(li, gold, chosen, newer));
+      }
+    },
+  });
 }
 
 // ---------- the toolbar ----------
@@ -571,12 +605,17 @@ function setBusy(busy) {
 }
 
 // One decision: send it, then show the review as the server now has it.
-async function act(method, url, body, done, form = null) {
+async function act(method, url, body, done, form = null, onConflict = null) {
   if (state.busy) return;
   setBusy(true);
   say("Saving…");
   const result = await api(method, url, body);
   setBusy(false);
+  if (result.status === 409 && onConflict && result.data && result.data.current) {
+    say("Someone changed this gold claim since the page loaded: choose which version to keep.", true);
+    onConflict(result.data.current);
+    return;
+  }
   if (!result.ok) {
     const message = result.status === 409
       ? "Someone changed this gold claim since the page loaded; it has been reloaded, try again."

@@ -17,7 +17,7 @@ const stanceLabel = Object.fromEntries(scheme.stances.map((s) => [s.value, s.lab
 const KEY_NAMES = { accept: "Accept suggestion", reject: "Reject suggestion",
   edit: "Edit suggestion, then save to accept", next: "Next suggestion", previous: "Previous suggestion" };
 
-const state = { all: [], claims: [], focus: 0, keys: {}, cpToU16: null, busy: false };
+const state = { enabled: false, all: [], claims: [], focus: 0, keys: {}, cpToU16: null, busy: false };
 
 // ---------- offsets: code points (the server's) to UTF-16 (the DOM's) ----------
 
@@ -69,6 +69,7 @@ function focused() {
 }
 
 function paint() {
+  if (!state.enabled) return;
   const shown = visible();
   const current = focused();
   root.dataset.suggestions = String(shown.length);
@@ -274,6 +275,7 @@ root.addEventListener("textrendered", ({ detail }) => {
 async function load() {
   const result = await api("GET", `/api/v1/documents/${documentId}/suggestions`);
   if (!result.ok || !result.data.enabled) { panel.hidden = true; root.dataset.suggestions = "off"; return; }
+  state.enabled = true;
   state.keys = usableKeys(result.data.keys || {});
   state.all = result.data.suggestions;
   panel.hidden = false;

@@ -258,23 +258,25 @@ def suggest(doc: Any, rules: Rules, model: SuggestionModel | None) -> list[Sugge
     """
     if model is None:
         return rules.suggest(doc)
-    sentences = [s for s in rules.sentences(doc) if doc.text[s.start:s.end].strip()]
+    text = nlp_text.text_of(doc)
+    sentences = [s for s in rules.sentences(doc) if text[s.start:s.end].strip()]
     if not sentences:
         return []
-    texts = [doc.text[s.start:s.end] for s in sentences]
+    texts = [text[s.start:s.end] for s in sentences]
     contexts = [f"{texts[i - 1] if i else ''} {t}" for i, t in enumerate(texts)]
     probability = model.claim_probability(texts)
     stances = model.stances(texts)
     actors = model.actors(contexts)
     found = []
     for i, sentence in enumerate(sentences):
-        suggestion = _combined(doc, rules, sentence, probability[i], stances[i], actors[i])
+        suggestion = _combined(doc, text, rules, sentence, probability[i], stances[i],
+                               actors[i])
         if suggestion is not None:
             found.append(suggestion)
     return found
 
 
-def _combined(doc: Any, rules: Rules, sentence: Sentence, probability: float,
+def _combined(doc: Any, text: str, rules: Rules, sentence: Sentence, probability: float,
               stance: tuple[str | None, float], actor: tuple[str | None, float]
               ) -> Suggestion | None:
     cue = sentence.best_cue(rules.generic_stance)
@@ -291,7 +293,7 @@ def _combined(doc: Any, rules: Rules, sentence: Sentence, probability: float,
         return None
     chosen_actor = mention.actor if mention else actor[0]
     return Suggestion(
-        start=span[0], end=span[1], text=doc.text[span[0]:span[1]], stance=chosen_stance,
+        start=span[0], end=span[1], text=text[span[0]:span[1]], stance=chosen_stance,
         actor=chosen_actor, actor_mention=(mention.start, mention.end) if mention else None,
         cue=(cue.start, cue.end) if cue else None,
         source="rules+model" if cue is not None else "model", score=probability)

@@ -9,6 +9,7 @@ its actor the actor mentioned nearest to the cue, its stance the cue's.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -142,12 +143,21 @@ class Rules:
         self.generic_stance = stances[0] if stances else None
         self.cue_matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.pattern_matcher = Matcher(nlp.vocab)
+        anchors: list[list[str]] = []
         for stance, cue in scheme_cues(scheme).items():
             phrases = sorted({p.strip() for p in cue["phrases"] if p.strip()})
             if phrases:
                 self.cue_matcher.add(stance, list(nlp.tokenizer.pipe(phrases)))
             if cue["patterns"]:
                 self.pattern_matcher.add(stance, cue["patterns"])
+                anchors.extend(_anchor_words(p) for p in cue["patterns"])
+        # spaCy's Matcher walks every token in Python (~10 ms for a long article); when
+        # each pattern starts with given words, only sentences holding one are matched.
+        self.anchor_matcher = None
+        if anchors and all(anchors):
+            self.anchor_matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+            words = sorted({w for group in anchors for w in group})
+            self.anchor_matcher.add("anchor", list(nlp.tokenizer.pipe(words)))
         self.actor_matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.actor_names: dict[str, str] = {}  # match label -> canonical name
         for i, (name, aliases) in enumerate(actors):
@@ -162,9 +172,19 @@ class Rules:
         from spacy.util import filter_spans
 
         vocab = doc.vocab.strings
+        bounds = nlp_text.sentence_bounds(doc)
+        firsts = [first for first, _ in bounds]
         matches = list(self.cue_matcher(doc))
         if len(self.pattern_matcher):
-            matches += self.pattern_matcher(doc)
+            if self.anchor_matcher is None:
+                matches += self.pattern_matcher(doc)
+            else:
+                candidates = sorted({bisect.bisect_right(firsts, s) - 1
+                                     for _, s, _ in self.anchor_matcher(doc)})
+                for index in candidates:
+                    first, end = bounds[index]
+                    matches += [(vocab[span.label_], span.start, span.end) for span in
+                                self.pattern_matcher(doc[first:end], as_spans=True)]
         labels: dict[tuple[int, int], str] = {}
         for match_id, s, e in matches:
             labels.setdefault((s, e), vocab[match_id])
@@ -177,19 +197,22 @@ class Rules:
                             sp.end_char, sp.start, sp.end)
                     for sp in filter_spans([doc[s:e] for s, e in actor_hits])]
         # A cue inside an actor's name ("Press Claims Office") is no cue.
-        cues = [c for c in cues if not any(m.token_start <= c.token_start < m.token_end
-                                           for m in mentions)]
-        sentences = []
-        for sent in doc.sents:
-            sentences.append(Sentence(sent.start_char, sent.end_char, sent.start, sent.end))
+        in_names = {i for m in mentions for i in range(m.token_start, m.token_end)}
+        cues = [c for c in cues if c.token_start not in in_names]
+        starts = nlp_text.token_starts(doc)
+        text_length = len(nlp_text.text_of(doc))
+        sentences = [Sentence(starts[first], starts[end] if end < len(starts) else text_length,
+                              first, end)
+                     for first, end in bounds]
         for item in [*cues, *mentions]:
-            target = _sentence_of(sentences, item.token_start)
+            target = sentences[bisect.bisect_right(firsts, item.token_start) - 1]
             (target.cues if isinstance(item, Cue) else target.mentions).append(item)
         return sentences
 
     def suggest(self, doc: Any) -> list[Suggestion]:
         """One suggestion per sentence with an attribution cue."""
         found = []
+        text = nlp_text.text_of(doc)
         for sentence in self.sentences(doc):
             cue = sentence.best_cue(self.generic_stance)
             if cue is None:
@@ -199,18 +222,25 @@ class Rules:
             if span is None:
                 continue
             found.append(Suggestion(
-                start=span[0], end=span[1], text=doc.text[span[0]:span[1]], stance=cue.stance,
+                start=span[0], end=span[1], text=text[span[0]:span[1]], stance=cue.stance,
                 actor=mention.actor if mention else None,
                 actor_mention=(mention.start, mention.end) if mention else None,
                 cue=(cue.start, cue.end), source="rules", score=1.0))
         return found
 
 
-def _sentence_of(sentences: list[Sentence], token: int) -> Sentence:
-    for sentence in sentences:
-        if sentence.token_start <= token < sentence.token_end:
-            return sentence
-    return sentences[-1]
+def _anchor_words(pattern: list[dict[str, Any]]) -> list[str]:
+    """The words a token pattern must start with (lower case), or [] if it may start with
+    any word."""
+    first = pattern[0]
+    if first.get("OP") in ("?", "*", "!") or str(first.get("OP", "")).startswith("{0"):
+        return []
+    value = first.get("LOWER")
+    if isinstance(value, str):
+        return [value.lower()]
+    if isinstance(value, dict) and value.get("IN"):
+        return [str(v).lower() for v in value["IN"]]
+    return []
 
 
 def nearest_mention(sentence: Sentence, cue: Cue | None) -> Mention | None:

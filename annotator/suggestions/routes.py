@@ -29,7 +29,7 @@ def _panel(project: Project) -> dict[str, Any]:
 @bp.app_context_processor
 def _helpers() -> dict[str, Any]:
     # The project page calls it for managers only; every route below checks again.
-    return {"suggestion_panel": _panel}
+    return {"suggestion_panel": _panel, "suggestion_origins": suggestions.origin_report}
 
 
 @bp.app_template_filter("score")

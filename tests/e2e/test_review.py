@@ -255,7 +255,8 @@ def test_edit_a_version_into_gold_then_edit_and_delete_the_gold(page: Page, app:
     assert (now["note"], now["stance"], now["version"]) == ("checked twice", "questions", 2)
     expect(item).to_have_attribute("data-version", "2")
 
-    # ... and a stale edit is refused, then shown as stored.
+    # ... and a stale edit (another adjudicator saved meanwhile) shows both versions side by
+    # side; nothing is written until judy chooses, and keeping hers saves it on top.
     with app.app_context():
         judy = users.by_username("judy")
         claims_service.update_claim(judy, db.session.get(Claim, gold["id"]),
@@ -264,8 +265,26 @@ def test_edit_a_version_into_gold_then_edit_and_delete_the_gold(page: Page, app:
     item.locator('form [name="note"]').fill("mine")
     item.get_by_role("button", name="Save").click()
     expect(page.locator("#review-message")).to_contain_text("Someone changed this gold claim")
-    expect(item).to_have_attribute("data-version", "3")
+    conflict = item.locator(".gold-conflict")
+    expect(conflict.locator('tr[data-field="note"] td.mine')).to_have_text("mine")
+    expect(conflict.locator('tr[data-field="note"] td.theirs')).to_have_text("changed elsewhere")
+    expect(conflict.locator('tr[data-field="stance"]')).not_to_have_class("differs")
     assert stored(app, gold["id"])["note"] == "changed elsewhere"
+    conflict.get_by_role("button", name="Keep mine").click()
+    wait_message(page, f"Saved gold claim #{gold['id']}")
+    assert (stored(app, gold["id"])["note"], stored(app, gold["id"])["version"]) == ("mine", 4)
+    expect(item).to_have_attribute("data-version", "4")
+
+    # A stale delete is shown too; keeping the stored claim deletes nothing.
+    with app.app_context():
+        claims_service.update_claim(users.by_username("judy"), db.session.get(Claim, gold["id"]),
+                                    {"version": 4, "note": "changed again"})
+    item.get_by_role("button", name="Delete").click()
+    expect(conflict.locator("td.mine").first).to_have_text("(deleted)")
+    conflict.get_by_role("button", name="Keep the stored claim").click()
+    wait_message(page, f"Kept gold claim #{gold['id']} as stored")
+    expect(item).to_have_attribute("data-version", "5")
+    assert stored(app, gold["id"])["deleted_at"] is None
 
     # ... and deleted: the unit is open again.
     item.get_by_role("button", name="Delete").click()

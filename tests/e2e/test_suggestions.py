@@ -1,0 +1,132 @@
+"""Suggested claims in a real Chromium: shown as dashed highlights and listed; the accept key
+makes the focused one the annotator's claim (origin "suggestion"), the reject key hides it
+for good, the edit key opens it in the claim form and saving accepts the edited claim."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from annotator.db import db
+from annotator.models import Claim, SuggestionRejection
+from annotator.services import assignments, documents, projects, suggestions
+
+from .conftest import login, open_document
+
+ARTICLE = ("Port fire contained\n"
+           "The Harbour Authority said in a statement that the fire at pier four was out. "
+           "Rain fell all day. 🚁 The Defence Office denied that its drones had flown over "
+           "the port.")
+FIRE = "the fire at pier four was out"
+DRONES = "its drones had flown over the port"
+
+
+@pytest.fixture
+def port(project) -> int:
+    projects.add_actor(project, "Harbour Authority")
+    projects.add_actor(project, "Northgate Defence Office", aliases=["Defence Office"])
+    documents.import_file(project, "port.jsonl", (json.dumps(
+        {"id": "port", "title": "Port", "text": ARTICLE}) + "\n").encode())
+    assignments.assign(project, 1)
+    suggestions.set_enabled(project, True)
+    return documents.first_document(project).id
+
+
+def alice_on(page: Page, did: int) -> None:
+    login(page, "alice")
+    open_document(page, did)
+    page.wait_for_selector("#annotate[data-suggestions-ready=true]", state="attached")
+
+
+def highlighted(page: Page, name: str) -> list[str]:
+    """The text of each range in one CSS highlight, as the browser holds it."""
+    return page.evaluate("""(name) => {
+        const h = CSS.highlights.get(name);
+        return h ? [...h].map((r) => r.toString()) : [];
+    }""", name)
+
+
+def stored(app: Flask, did: int) -> list[Claim]:
+    with app.app_context():
+        rows = db.session.scalars(select(Claim).where(Claim.document_id == did)).all()
+        return [{"text": c.text, "stance": c.stance, "origin": c.origin,
+                 "suggestion": c.suggestion, "actor": c.actor.name if c.actor else None}
+                for c in rows]
+
+
+def test_suggestions_are_shown_and_the_accept_key_stores_the_claim(page: Page, app: Flask,
+                                                                   port: int):
+    alice_on(page, port)
+    items = page.locator("#suggestion-list li")
+    expect(items).to_have_count(2)
+    expect(items.first).to_contain_text(FIRE)
+    expect(items.first).to_contain_text("Harbour Authority · Asserts")
+    expect(items.first).to_have_class("suggestion focused")
+    assert highlighted(page, "suggestion-focus") == [FIRE]
+    assert highlighted(page, "suggestion") == [DRONES]  # past the emoji: code points right
+
+    page.keyboard.press("a")
+    page.wait_for_selector("#annotate[data-last-accepted-claim]", state="attached")
+    [claim] = stored(app, port)
+    assert (claim["text"], claim["actor"], claim["stance"], claim["origin"]) == (
+        FIRE, "Harbour Authority", "asserts", "suggestion")
+    assert claim["suggestion"]["edited"] is False
+    # Now a claim of hers (solid highlight), no longer a suggestion.
+    expect(items).to_have_count(1)
+    expect(page.locator("#claim-list li")).to_have_count(1)
+    expect(page.locator("#text .seg").first).to_have_text(FIRE)
+    assert highlighted(page, "suggestion-focus") == [DRONES]
+
+
+def test_the_reject_key_hides_the_suggestion_for_good(page: Page, app: Flask, port: int):
+    alice_on(page, port)
+    page.keyboard.press("n")  # focus the second suggestion
+    expect(page.locator("#suggestion-list li.focused")).to_contain_text(DRONES)
+    page.keyboard.press("x")
+    expect(page.locator("#suggestion-list li")).to_have_count(1)
+    expect(page.locator("#suggestion-list li")).to_contain_text(FIRE)
+    assert highlighted(page, "suggestion") + highlighted(page, "suggestion-focus") == [FIRE]
+    with app.app_context():
+        assert db.session.scalar(select(SuggestionRejection.id)) is not None
+    assert stored(app, port) == []
+    open_document(page, port)  # a reload: still gone
+    page.wait_for_selector("#annotate[data-suggestions-ready=true]", state="attached")
+    expect(page.locator("#suggestion-list li")).to_have_count(1)
+
+
+def test_edit_key_opens_the_form_and_saving_accepts_the_edit(page: Page, app: Flask,
+                                                             port: int):
+    alice_on(page, port)
+    page.keyboard.press("e")
+    expect(page.locator("#claim-form")).to_be_visible()
+    expect(page.locator("#claim-quote")).to_have_text(FIRE)
+    expect(page.locator("#actor")).to_have_value("Harbour Authority")
+    expect(page.locator('input[name="stance"][value="asserts"]')).to_be_checked()
+    page.keyboard.press("4")  # the scheme's key for "questions"
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#claim-form")).to_be_hidden()
+    expect(page.locator("#suggestion-list li")).to_have_count(1)
+    [claim] = stored(app, port)
+    assert (claim["text"], claim["stance"], claim["origin"]) == (FIRE, "questions", "suggestion")
+    assert claim["suggestion"]["stance"] == "asserts" and claim["suggestion"]["edited"] is True
+
+
+def test_the_edit_button_is_one_click(page: Page, port: int):
+    alice_on(page, port)
+    page.locator("#suggestion-list li").nth(1).locator("button.edit").click()
+    expect(page.locator("#claim-quote")).to_have_text(DRONES)
+    expect(page.locator("#actor")).to_have_value("Northgate Defence Office")
+    expect(page.locator('input[name="stance"][value="denies"]')).to_be_checked()
+
+
+def test_no_suggestions_when_the_project_has_them_off(page: Page, project, port: int):
+    suggestions.set_enabled(project, False)
+    login(page, "alice")
+    open_document(page, port)
+    page.wait_for_selector("#annotate[data-suggestions=off]", state="attached")
+    expect(page.locator("#suggestions")).to_be_hidden()
+    assert highlighted(page, "suggestion") == []
