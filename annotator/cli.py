@@ -411,8 +411,8 @@ def restore_command(file, new_name: str | None) -> None:  # noqa: ANN001
     summary = ", ".join(f"{count} {table}" for table, count in result.counts.items())
     click.echo(f"Restored {result.project.name} (id {result.project.id}): {summary}")
     if result.placeholders:
-        click.echo("Created disabled placeholder users (no password; an admin can set "
-                   f"one): {', '.join(result.placeholders)}")
+        click.echo("Created disabled placeholder users (they cannot log in; create the "
+                   f"accounts before restoring to use them): {', '.join(result.placeholders)}")
 
 
 def init_app(app: Flask) -> None:

@@ -12,6 +12,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
+# The largest id an id column holds (PostgreSQL integer): a larger one names no row, and
+# handing it to the database fails, so callers answer "not found" before asking.
+MAX_ROW_ID = 2**31 - 1
 
 
 class Base(DeclarativeBase):

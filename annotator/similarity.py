@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from scipy.sparse import hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
@@ -45,7 +46,11 @@ class SimilarityIndex:
         (ties by index); at most `limit`, none below `minimum`."""
         if self._matrix is None or not query.strip():
             return []
-        scores = (self._matrix @ self._vectors([query]).T).toarray().ravel()
-        order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
-        return [(i, round(float(scores[i]), 4)) for i in order[:limit]
-                if scores[i] > minimum]
+        # A dense query vector: sparse-matrix times dense-vector is the fast product.
+        scores = self._matrix @ self._vectors([query]).toarray().ravel()
+        count = min(limit, len(scores))
+        if count <= 0:
+            return []
+        top = np.argpartition(-scores, count - 1)[:count]
+        top = top[np.lexsort((top, -scores[top]))]  # best first, ties by index
+        return [(int(i), round(float(scores[i]), 4)) for i in top if scores[i] > minimum]

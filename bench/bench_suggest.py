@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -93,11 +94,13 @@ def make_article(rng: random.Random, index: int) -> suggester_model.TrainingDocu
         elif roll < 0.30:
             claim(actor, "asserts", f"According to {name}, ", capital=False)
         elif roll < 0.38:
-            claim(actor, "denies", f"{_capital(name)} {rng.choice(['denied', 'rejected claims', 'dismissed reports'])} that ")
+            cue = rng.choice(["denied", "rejected claims", "dismissed reports"])
+            claim(actor, "denies", f"{_capital(name)} {cue} that ")
         elif roll < 0.45:
             claim(actor, "confirms", f"{_capital(name)} confirmed that ")
         elif roll < 0.51:
-            claim(actor, "questions", f"{_capital(name)} {rng.choice(['questioned whether', 'cast doubt on reports that'])} ")
+            cue = rng.choice(["questioned whether", "cast doubt on reports that"])
+            claim(actor, "questions", f"{_capital(name)} {cue} ")
         elif roll < 0.56:
             claim(actor, "asserts", f"{_capital(name)} cited a military source as saying ")
         elif roll < 0.63:  # a pronoun: the actor was named in the sentence before
@@ -201,20 +204,23 @@ def main(argv: list[str] | None = None) -> int:
           "stance: accuracy on the overlap matches)")
 
     text = long_article(random.Random(SEED + 1))
-    timings = {}
+    timings, cpu = {}, {}
     for name, fitted in (("rules", None), ("rules + model", model)):
         suggester_model.suggest(suggester_text.parse(text), rules, fitted)  # warm-up
-        runs = []
+        runs, cpu_runs = [], []
         for _ in range(args.repeat):
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             suggester_model.suggest(suggester_text.parse(text), rules, fitted)
             runs.append((time.perf_counter() - started) * 1000)
-        timings[name] = statistics.median(runs)
+            cpu_runs.append((time.process_time() - started_cpu) * 1000)
+        timings[name], cpu[name] = statistics.median(runs), statistics.median(cpu_runs)
     print()
     worst = max(timings.values())
     for name, ms in timings.items():
         print(f"time to suggest for one {len(text):,}-character article, {name}: "
-              f"{ms:.1f} ms (median of {args.repeat})")
+              f"{ms:.1f} ms wall, {cpu[name]:.1f} ms CPU (median of {args.repeat})")
+    print(f"(load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} "
+          "cores; the API caches each document's suggestions, so this is the first request)")
     verdict = "PASS" if worst < TARGET_MS else "FAIL"
     print(f"{verdict}: {worst:.1f} ms, target < {TARGET_MS:.0f} ms")
     return 0 if verdict == "PASS" else 1

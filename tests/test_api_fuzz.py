@@ -70,3 +70,32 @@ def test_api_conforms_to_its_openapi_document(case, app, fuzz_ids) -> None:
         if known and isinstance(value, int) and 0 < value <= MAX_ROW_ID:
             case.path_parameters[name] = known[value % len(known)]
     case.call_and_validate(app=app, headers=fuzz_ids["headers"], checks=CHECKS)
+
+
+# ---------- what the fuzz found, pinned ----------
+
+
+def test_an_id_too_large_for_the_database_is_not_found(annotated, token_for, client) -> None:
+    headers = token_for("maria")
+    for method, path in (("get", "/api/v1/projects/2147483648"),
+                         ("patch", "/api/v1/claims/99999999999999999999999"),
+                         ("delete", "/api/v1/claims/2147483648")):
+        response = getattr(client, method)(path, headers=headers, json={"version": 1})
+        assert response.status_code == 404, (method, path)
+        assert "error" in response.get_json()
+    assert client.get("/documents/2147483648", headers=headers).status_code == 404
+
+
+def test_a_claim_id_too_large_in_a_body_is_a_422_naming_the_field(annotated, token_for,
+                                                                   client) -> None:
+    did = annotated["document"].id
+    response = client.post(f"/api/v1/documents/{did}/gold", headers=token_for("judy"),
+                           json={"accept": annotated["agreed"][0], "also": [2**70]})
+    assert response.status_code == 422
+    assert "also" in response.get_json()["fields"]
+    response = client.post(f"/api/v1/documents/{did}/claims", headers=token_for("alice"),
+                           json={"start": 0, "end": 8, "text": "Dispatch", "stance": "asserts",
+                                 "evidence": [{"type": "video", "relation": "supports",
+                                               "document_id": 2**40, "start": 0, "end": 1}]})
+    assert response.status_code == 422
+    assert any("document_id" in field for field in response.get_json()["fields"])

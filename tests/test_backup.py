@@ -28,6 +28,8 @@ from annotator.models import (
     Membership,
     Project,
     Review,
+    SuggestionModel,
+    SuggestionRejection,
     User,
     as_utc,
 )
@@ -39,6 +41,7 @@ from annotator.services import (
     documents,
     exporting,
     projects,
+    propositions,
     users,
 )
 
@@ -53,10 +56,12 @@ def rich(annotated, make_user) -> Project:
     project = document.project
     alice, bob, judy, maria = (users.by_username(n) for n in ("alice", "bob", "judy", "maria"))
     documents.import_file(project, "more.jsonl", (
-        '{"id": "d3", "title": "With metadata", "text": "Third text, with meta.", '
-        '"meta": {"source": "wire", "published": "2016-05-14", "tags": ["a", "b"]}}\n'
-    ).encode())
+        b'{"id": "d3", "title": "With metadata", "text": "Third text, with meta.", '
+        b'"meta": {"source": "wire", "published": "2016-05-14", "tags": ["a", "b"]}}\n'
+    ))
     assignments.assign(project, 2, by=maria)
+    second = db.session.execute(select(Document).where(Document.project_id == project.id,
+                                                       Document.external_id == "d2")).scalar_one()
     # Evidence: one kept, one soft-deleted by the next edit.
     start, end = span(SAMPLE_TEXT, VIDEO)
     with_evidence = claims.create_claim(bob, document, {
@@ -67,6 +72,8 @@ def rich(annotated, make_user) -> Project:
             {"type": "official_statement", "relation": "contradicts",
              "source_url": "https://example.org/statement"},
         ]})
+    claims.create_claim_once(bob, second, {"start": 0, "end": 7, "text": "A short",
+                                           "stance": "asserts", "client_id": "tab-1-0042"})
     kept = claims.claim_to_dict(with_evidence)["evidence"][0]
     claims.update_claim(bob, with_evidence, {"version": with_evidence.version,
                                              "note": "second look", "evidence": [kept]})
@@ -80,10 +87,21 @@ def rich(annotated, make_user) -> Project:
     doomed = claims.create_claim(alice, document, {"start": start, "end": end,
                                                    "text": HELICOPTER, "stance": "unclear"})
     claims.delete_claim(alice, doomed)
-    second = db.session.execute(select(Document).where(Document.project_id == project.id,
-                                                       Document.external_id == "d2")).scalar_one()
     assignments.skip(second, alice, "not about the incident")
     projects.add_actor(project, "Local sources", aliases=["مصادر محلية"])
+    # Propositions across articles, and the suggestion tables (binary model, id lists).
+    incident = propositions.create_incident(judy, project, {
+        "title": "Helicopter near Palmyra", "date_start": "2016-05-14"})
+    proposition = propositions.create_proposition(alice, project, {
+        "text": "A helicopter was shot down", "incident_id": incident.id})
+    propositions.link_claim(alice, db.session.get(Claim, annotated["differ"][0]),
+                            proposition.id)
+    propositions.set_verdict(judy, proposition, "refuted", "the video")
+    db.session.add(SuggestionModel(project_id=project.id, version=1, trained_by_id=maria.id,
+                                   scores={"span": {"f1": 0.5}}, blob=bytes(range(256)),
+                                   document_ids=[document.id, second.id]))
+    db.session.add(SuggestionRejection(user_id=bob.id, document_id=document.id, start=0,
+                                       end=8))
     project.description = "Reports on one helicopter"
     project.guidelines = "# Mark every claim"
     db.session.commit()
@@ -106,6 +124,7 @@ def restore(data: bytes, name: str | None = None) -> backup.RestoreResult:
 def _scopes(project_id: int) -> dict[str, Any]:
     docs = select(Document.id).where(Document.project_id == project_id)
     claim_ids = select(Claim.id).where(Claim.document_id.in_(docs))
+    tables = db.metadata.tables
     return {
         "project": select(Project.__table__).where(Project.id == project_id),
         "membership": select(Membership.__table__).where(Membership.project_id == project_id),
@@ -115,6 +134,16 @@ def _scopes(project_id: int) -> dict[str, Any]:
         "claim": select(Claim.__table__).where(Claim.document_id.in_(docs)),
         "evidence": select(Evidence.__table__).where(Evidence.claim_id.in_(claim_ids)),
         "review": select(Review.__table__).where(Review.document_id.in_(docs)),
+        "incident": select(tables["incident"]).where(
+            tables["incident"].c.project_id == project_id),
+        "proposition": select(tables["proposition"]).where(
+            tables["proposition"].c.project_id == project_id),
+        "claim_link": select(tables["claim_link"]).where(
+            tables["claim_link"].c.claim_id.in_(claim_ids)),
+        "suggestion_model": select(SuggestionModel.__table__).where(
+            SuggestionModel.project_id == project_id),
+        "suggestion_rejection": select(SuggestionRejection.__table__).where(
+            SuggestionRejection.document_id.in_(docs)),
         "audit_event": select(AuditEvent.__table__).where(AuditEvent.project_id == project_id),
     }
 
@@ -132,8 +161,9 @@ def canonical(project_id: int) -> dict[str, list[dict[str, Any]]]:
         if not isinstance(value, dict):
             return value
         out = dict(value)
-        for key, table in (("id", entity), ("document_id", "document"), ("claim_id", "claim")):
-            if key in out:
+        for key in value:
+            table = entity if key == "id" else key.removesuffix("_id")
+            if key.endswith("id") and table in ranks:
                 out[key] = rank(table, out[key])
         if isinstance(out.get("source_claim_ids"), list):
             out["source_claim_ids"] = [rank("claim", i) for i in out["source_claim_ids"]]
@@ -164,8 +194,12 @@ def canonical(project_id: int) -> dict[str, list[dict[str, Any]]]:
                 out[key] = value
             if table == "project":
                 out.pop("name")
+            if table == "claim":
+                out.pop("client_id")  # a retry key of the live database: not backed up
             if table == "claim" and out["source_claim_ids"] is not None:
                 out["source_claim_ids"] = [rank("claim", i) for i in out["source_claim_ids"]]
+            if table == "suggestion_model":
+                out["document_ids"] = [rank("document", i) for i in out["document_ids"]]
             if table == "audit_event":
                 if out["entity"] in ranks:
                     out["entity_id"] = rank(out["entity"], out["entity_id"])
@@ -205,6 +239,8 @@ def test_round_trip_into_the_same_database_makes_an_identical_new_project(rich) 
     assert any(c["rejected"] for c in before["claim"])
     assert any(c["source_claim_ids"] for c in before["claim"])
     assert any(a["skip_reason"] for a in before["assignment"])
+    assert all(before[t] for t in ("incident", "proposition", "claim_link",
+                                   "suggestion_model", "suggestion_rejection"))
 
     result = restore(back_up(rich), name="Palmyra reports (restored)")
 

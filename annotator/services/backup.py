@@ -6,8 +6,9 @@ models themselves, so a new table is one line here (parents before children).
 
 Users are not part of a project: a backup names them by username. A restore gives each
 username the existing account of that name, or creates a disabled placeholder account (no
-usable password, not an admin) that a site admin can give a password later; the restore's
-result lists them. Restore runs in one transaction: all of the file or nothing.
+usable password, not an admin) that keeps the person's work attributed; the restore's result
+lists them. Accounts created before the restore are used instead. Restore runs in one
+transaction: all of the file or nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import IO, Any
 
 from sqlalchemy import DateTime, LargeBinary, Table, func, insert, select, text, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from .. import __version__
 from ..backup_format import BackupFormatError, BackupWriter, read_backup
@@ -38,13 +40,15 @@ class Spec:
 
     `scope`: the column that ties a row to the project: "project_id", or a foreign key to
     a table earlier in TABLES. `id_lists`: JSON columns holding lists of ids of a table.
-    `refs`: integer columns holding ids without a declared foreign key.
+    `refs`: integer columns holding ids without a declared foreign key. `transient`: columns
+    left out (they mean something only to the live database).
     """
 
     table: str
     scope: str | None
     id_lists: dict[str, str] = field(default_factory=dict)
     refs: dict[str, str] = field(default_factory=dict)
+    transient: tuple[str, ...] = ()
 
 
 TABLES: tuple[Spec, ...] = (
@@ -53,7 +57,10 @@ TABLES: tuple[Spec, ...] = (
     Spec("actor", "project_id"),
     Spec("document", "project_id"),
     Spec("assignment", "document_id"),
-    Spec("claim", "document_id", id_lists={"source_claim_ids": "claim"}),
+    # client_id is a browser's retry key: a copy must not answer the original's retries (and
+    # would break its uniqueness per annotator when restored beside it).
+    Spec("claim", "document_id", id_lists={"source_claim_ids": "claim"},
+         transient=("client_id",)),
     Spec("evidence", "claim_id"),
     Spec("review", "document_id"),
     Spec("incident", "project_id"),
@@ -167,6 +174,8 @@ def write_backup(project: Project, out: IO[bytes]) -> dict[str, int]:
             for row in _rows(conn, table, _scoped_ids(by_table, spec.table, project.id)):
                 record = {}
                 for column, value in row._mapping.items():
+                    if column in spec.transient:
+                        continue
                     record[column] = usernames.get(value) if column in to_users and \
                         value is not None else _encode_value(value)
                 writer.row(spec.table, record)
@@ -220,10 +229,11 @@ class _Restorer:
         if not isinstance(snapshot, dict):
             return snapshot
         out = dict(snapshot)
-        for key, target in (("id", entity), ("document_id", "document"),
-                            ("claim_id", "claim")):
-            if isinstance(out.get(key), int):
-                out[key] = self.ids.get(target, {}).get(out[key], out[key])
+        # "id" is the entity's own; "<table>_id" names a row of that table.
+        for key, value in snapshot.items():
+            target = entity if key == "id" else key.removesuffix("_id")
+            if isinstance(value, int) and key.endswith("id") and target in self.ids:
+                out[key] = self.ids[target].get(value, value)
         if isinstance(out.get("source_claim_ids"), list):
             out["source_claim_ids"] = [self.ids["claim"].get(i, i)
                                        for i in out["source_claim_ids"]]
@@ -375,6 +385,10 @@ def restore_backup(source: IO[bytes], *, name: str | None = None) -> RestoreResu
     except BackupFormatError as exc:
         db.session.rollback()
         raise BackupError(str(exc), {f"line {exc.line}": exc.problem}) from None
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise BackupError(f"the backup breaks a rule of this database: {exc.orig}",
+                          {"(file)": "conflicts with this database"}) from None
     except BaseException:
         db.session.rollback()
         raise

@@ -69,6 +69,7 @@ class _Lru:
 _rules_cache = _Lru(32)
 _model_cache = _Lru(8)
 _document_cache = _Lru(_CACHE_SIZE)
+_compute_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,8 @@ def _rules(project: Project, actors: tuple[tuple[str, tuple[str, ...]], ...]) ->
     key = (project.id, project.scheme_version, actors)
     rules = _rules_cache.get(key)
     if rules is None:
-        rules = Rules(project.label_scheme, actors)
+        with _compute_lock:
+            rules = Rules(project.label_scheme, actors)
         _rules_cache.put(key, rules)
     return rules
 
@@ -122,9 +124,12 @@ def _document_suggestions(document: Document) -> tuple[list[Suggestion], _ModelR
     key = (document.id, project.scheme_version, hash(actors), ref.id if ref else 0)
     found = _document_cache.get(key)
     if found is None:
-        doc = suggester_text.parse(document.text)
-        found = suggester_model.suggest(doc, _rules(project, actors),
-                                        _loaded(ref) if ref else None)
+        model = _loaded(ref) if ref else None
+        rules = _rules(project, actors)
+        # One at a time: spaCy's shared vocabulary grows as it meets new words, and the
+        # server answers from several threads.
+        with _compute_lock:
+            found = suggester_model.suggest(suggester_text.parse(document.text), rules, model)
         _document_cache.put(key, found)
     return found, ref
 

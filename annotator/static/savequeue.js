@@ -192,7 +192,10 @@ export class SaveQueue {
         { ...op.payload, client_id: op.clientId }];
     }
     const id = this.serverId(op.key);
-    const version = op.version ?? (this.known[op.key] && this.known[op.key].version);
+    // null: "the version my previous change of this claim comes back with"; when that one
+    // was refused, the version the page had loaded.
+    const version = op.version ?? (this.known[op.key] && this.known[op.key].version)
+      ?? op.fallbackVersion;
     if (op.kind === "update") return ["PATCH", `/api/v1/claims/${id}`, { ...op.payload, version }];
     return ["DELETE", `/api/v1/claims/${id}?version=${version}`, undefined];
   }

@@ -109,25 +109,32 @@ class SuggestionModel:
     stance_clf: Any | None
     format: int = FORMAT
 
-    def claim_probability(self, sentences: list[str]) -> list[float]:
-        proba = self.claim_clf.predict_proba(self.sentence_vec.transform(sentences))
+    def claim_probability(self, sentences: list[str] | Any) -> list[float]:
+        """P(the sentence holds a claim); `sentences` may be their features already."""
+        features = (self.sentence_vec.transform(sentences) if isinstance(sentences, list)
+                    else sentences)
         classes = list(self.claim_clf.classes_)
         if True not in classes:
-            return [0.0] * len(sentences)
+            return [0.0] * features.shape[0]
+        proba = self.claim_clf.predict_proba(features)
         return [float(p) for p in proba[:, classes.index(True)]]
 
-    def _label(self, clf: Any, vec: Any, rows: list[str]) -> list[tuple[Any, float]]:
-        if clf is None or not rows:
-            return [(None, 0.0)] * len(rows)
-        proba = clf.predict_proba(vec.transform(rows))
+    def _label(self, clf: Any, features: Any) -> list[tuple[Any, float]]:
+        if clf is None or features.shape[0] == 0:
+            return [(None, 0.0)] * features.shape[0]
+        proba = clf.predict_proba(features)
         best = proba.argmax(axis=1)
         return [(clf.classes_[i], float(proba[r, i])) for r, i in enumerate(best)]
 
-    def stances(self, sentences: list[str]) -> list[tuple[str | None, float]]:
-        return self._label(self.stance_clf, self.sentence_vec, sentences)
+    def stances(self, sentences: list[str] | Any) -> list[tuple[str | None, float]]:
+        features = (self.sentence_vec.transform(sentences) if isinstance(sentences, list)
+                    else sentences)
+        return self._label(self.stance_clf, features)
 
     def actors(self, contexts: list[str]) -> list[tuple[str | None, float]]:
-        labels = self._label(self.actor_clf, self.context_vec, contexts)
+        if not contexts:
+            return []
+        labels = self._label(self.actor_clf, self.context_vec.transform(contexts))
         return [(None if a == "" else a, p) for a, p in labels]
 
 
@@ -263,14 +270,22 @@ def suggest(doc: Any, rules: Rules, model: SuggestionModel | None) -> list[Sugge
     if not sentences:
         return []
     texts = [text[s.start:s.end] for s in sentences]
-    contexts = [f"{texts[i - 1] if i else ''} {t}" for i, t in enumerate(texts)]
-    probability = model.claim_probability(texts)
-    stances = model.stances(texts)
-    actors = model.actors(contexts)
+    features = model.sentence_vec.transform(texts)
+    probability = model.claim_probability(features)
+    # Stance and actor only where they are needed: suggested sentences without a cue (the
+    # stance) or without a known name (the actor).
+    cues = [s.best_cue(rules.generic_stance) for s in sentences]
+    kept = [i for i, (cue, p) in enumerate(zip(cues, probability, strict=True))
+            if (p >= DROP_BELOW if cue is not None else p >= SUGGEST_FROM)]
+    need_stance = [i for i in kept if cues[i] is None]
+    need_actor = [i for i in kept if not sentences[i].mentions]
+    stances = dict(zip(need_stance, model.stances(features[need_stance]), strict=True))
+    actors = dict(zip(need_actor, model.actors(
+        [f"{texts[i - 1] if i else ''} {texts[i]}" for i in need_actor]), strict=True))
     found = []
-    for i, sentence in enumerate(sentences):
-        suggestion = _combined(doc, text, rules, sentence, probability[i], stances[i],
-                               actors[i])
+    for i in kept:
+        suggestion = _combined(doc, text, rules, sentences[i], probability[i],
+                               stances.get(i, (None, 0.0)), actors.get(i, (None, 0.0)))
         if suggestion is not None:
             found.append(suggestion)
     return found

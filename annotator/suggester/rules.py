@@ -33,8 +33,13 @@ DEFAULT_CUES: dict[str, list[str]] = {
 DEFAULT_KEYS = {"accept": "a", "reject": "x", "edit": "e", "next": "n", "previous": "p"}
 
 # Words between a cue and the content that belong to neither.
-_LINKERS = {"that", ",", ":", "—", "–", "-", "\"", "“", "”", "«", "»", "'", "‘", "’"}
-_EDGE_PUNCT = set(",;:—–-\"“”«»'‘’()[]")
+_LINKERS = frozenset({"that", "whether", "if", ",", ":", "—", "–", "-", "\"", "“", "”", "«", "»",
+                      "'", "‘", "’"})
+_EDGE_PUNCT = frozenset(",;:—–-\"“”«»'‘’()[]")
+# "denied reports that C", "cited a source as saying C": words between the cue and C.
+_LINKER_PAIRS = frozenset({("reports", "that"), ("claims", "that"), ("allegations", "that"),
+                           ("as", "saying"), ("suggestions", "that")})
+_BRACKETS = {")": "(", "]": "["}
 _MIN_CONTENT_TOKENS = 3
 
 
@@ -260,14 +265,23 @@ def nearest_mention(sentence: Sentence, cue: Cue | None) -> Mention | None:
 
 def _trim(doc: Any, start: int, end: int) -> tuple[int, int] | None:
     """Token range without linking words and edge punctuation; None if too short."""
-    while start < end and (doc[start].is_space or doc[start].lower_ in _LINKERS
-                           or doc[start].text in _EDGE_PUNCT):
-        start += 1
-    while end > start and (doc[end - 1].is_space or doc[end - 1].is_punct
-                           or doc[end - 1].text in _EDGE_PUNCT):
+    t = nlp_text.tokens(doc)
+    linkers, edge, pairs = t.hashed(_LINKERS), t.hashed(_EDGE_PUNCT), t.hashed(_LINKER_PAIRS)
+    while start < end:
+        if t.is_space[start] or t.lower[start] in linkers or t.orth[start] in edge:
+            start += 1
+        elif start + 1 < end and (t.lower[start], t.lower[start + 1]) in pairs:
+            start += 2
+        else:
+            break
+    while end > start and (t.is_space[end - 1] or t.is_punct[end - 1]
+                           or t.orth[end - 1] in edge):
+        # A closing bracket whose opening one is kept stays too.
+        opening = _BRACKETS.get(t.strings[t.orth[end - 1]])
+        if opening and t.hash(opening) in t.orth[start:end - 1]:
+            break
         end -= 1
-    words = sum(1 for t in doc[start:end] if not t.is_punct and not t.is_space)
-    return (start, end) if words >= _MIN_CONTENT_TOKENS else None
+    return (start, end) if _words(doc, start, end) >= _MIN_CONTENT_TOKENS else None
 
 
 def content_span(doc: Any, sentence: Sentence, cue: Cue | None,
@@ -279,11 +293,13 @@ def content_span(doc: Any, sentence: Sentence, cue: Cue | None,
     longer side of what remains, else the whole sentence.
     """
     s_start, s_end = sentence.token_start, sentence.token_end
-    if cue is None:
+    if cue is None and mention is None:
         trimmed = _trim(doc, s_start, s_end)
     else:
-        a_start, a_end = cue.token_start, cue.token_end
-        if mention is not None:
+        # Without a cue (the model's sentences) the actor's mention is the attribution.
+        anchor = cue or mention
+        a_start, a_end = anchor.token_start, anchor.token_end
+        if cue is not None and mention is not None:
             if mention.token_end <= a_start and a_start - mention.token_end <= 3:
                 a_start = mention.token_start
             elif mention.token_start >= a_end and mention.token_start - a_end <= 3:
@@ -292,8 +308,9 @@ def content_span(doc: Any, sentence: Sentence, cue: Cue | None,
         if left is None or _words(doc, s_start, a_start) <= 3:
             # The attribution opens the sentence: skip it up to the first comma if that
             # comes soon ("According to the harbour office, ...").
+            comma = nlp_text.tokens(doc).hash(",")
             for i in range(a_end, min(a_end + 10, s_end)):
-                if doc[i].text == ",":
+                if nlp_text.tokens(doc).orth[i] == comma:
                     a_end = i + 1
                     break
             left = None
@@ -304,9 +321,11 @@ def content_span(doc: Any, sentence: Sentence, cue: Cue | None,
             trimmed = _trim(doc, s_start, s_end)
     if trimmed is None:
         return None
-    first, last = doc[trimmed[0]], doc[trimmed[1] - 1]
-    return first.idx, last.idx + len(last.text)
+    t = nlp_text.tokens(doc)
+    last = trimmed[1] - 1
+    return t.idx[trimmed[0]], t.idx[last] + t.length[last]
 
 
 def _words(doc: Any, start: int, end: int) -> int:
-    return sum(1 for t in doc[start:end] if not t.is_punct and not t.is_space)
+    t = nlp_text.tokens(doc)
+    return sum(1 for i in range(start, end) if not t.is_punct[i] and not t.is_space[i])

@@ -1,88 +1,118 @@
-"""Tokens and sentences from spaCy's blank English pipeline (no model download)."""
+"""Tokens and sentences: spaCy's rule-based English tokenizer (a blank pipeline, no model
+download) and sentence boundaries at sentence-final punctuation and line breaks."""
 
 from __future__ import annotations
 
-import bisect
 from functools import cache
 from typing import Any
+
+# What ends a sentence (as spaCy's Sentencizer, a token that is exactly one of these), and
+# what may follow it in the same sentence (closing quotes and brackets).
+SENTENCE_ENDS = (".", "!", "?", "…", "?!", "!?", "...", "‼", "⁇", "⁈", "⁉", "。", "！",
+                 "？", "؟", "۔", "।")
+CLOSERS = ("\"", "”", "’", "'", ")", "]", "»", "›")
 
 
 @cache
 def pipeline() -> Any:
-    """The shared blank pipeline: the rule-based tokenizer and sentencizer, built once.
+    """The shared blank English pipeline (its tokenizer), built once.
 
     Imported lazily: spaCy takes about two seconds to load, which only the first
     suggestion of a process should pay.
     """
     import spacy
-    from spacy.language import Language
 
-    if not Language.has_factory("paragraph_breaks"):
-        @Language.component("paragraph_breaks")
-        def paragraph_breaks(doc: Any) -> Any:
-            # Titles and paragraphs often end without a full stop: a line break ends a
-            # sentence too. (Found with str.find: a loop over every token costs more.)
-            text = doc.text if "text" not in doc.user_data else doc.user_data["text"]
-            starts = token_starts(doc)
-            at = text.find("\n")
-            while at != -1:
-                following = bisect.bisect_right(starts, at)
-                if 0 < following < len(doc):
-                    doc[following].is_sent_start = True
-                at = text.find("\n", at + 1)
-            return doc
+    return spacy.blank("en")
 
-    nlp = spacy.blank("en")
-    nlp.add_pipe("paragraph_breaks")
-    nlp.add_pipe("sentencizer")
-    return nlp
+
+class Tokens:
+    """Per-token columns of a Doc as plain lists: reading them does not build a spaCy Token
+    each time (which dominates the cost of walking a long article token by token)."""
+
+    def __init__(self, doc: Any) -> None:
+        from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LENGTH, LOWER, ORTH
+
+        columns = doc.to_array([IDX, LENGTH, IS_SPACE, IS_PUNCT, LOWER, ORTH]).T.tolist()
+        self.idx, self.length, self.is_space, self.is_punct, self.lower, self.orth = (
+            columns if columns else ([], [], [], [], [], []))
+        self.strings = doc.vocab.strings
+        self._sets: dict[Any, frozenset[Any]] = {}
+
+    def hash(self, word: str) -> int:
+        return self.strings.add(word)
+
+    def hashed(self, words: frozenset[Any]) -> frozenset[Any]:
+        """The hashes of a set of words (or of word pairs), computed once per doc."""
+        found = self._sets.get(words)
+        if found is None:
+            found = self._sets[words] = frozenset(
+                (self.hash(w[0]), self.hash(w[1])) if isinstance(w, tuple) else self.hash(w)
+                for w in words)
+        return found
 
 
 def parse(text: str) -> Any:
-    """The spaCy Doc of `text`; token offsets (`idx`) are code points, as everywhere here."""
-    nlp = pipeline()
-    doc = nlp.make_doc(text)
-    doc.user_data["text"] = text  # Doc.text rebuilds the string from every token
-    for _, component in nlp.pipeline:
-        doc = component(doc)
+    """The spaCy Doc of `text` with its sentences; token offsets (`idx`) are code points,
+    as everywhere here."""
+    doc = pipeline().make_doc(text)
+    doc.user_data["text"] = text  # Doc.text would rebuild the string from every token
+    table = doc.user_data["tokens"] = Tokens(doc)
+    doc.user_data["sentences"] = _sentences(text, table)
     return doc
 
 
-def token_starts(doc: Any) -> list[int]:
-    """Each token's start offset (cached on the doc)."""
-    starts = doc.user_data.get("starts")
-    if starts is None:
-        from spacy.attrs import IDX
+def _sentences(text: str, t: Tokens) -> list[tuple[int, int]]:
+    n = len(t.idx)
+    if not n:
+        return []
+    ends = {t.hash(p) for p in SENTENCE_ENDS}
+    closers = {t.hash(p) for p in CLOSERS} | ends
+    starts = [0]
+    i = 0
+    while i < n:
+        newline = t.is_space[i] and "\n" in text[t.idx[i]:t.idx[i] + t.length[i]]
+        if t.orth[i] in ends or newline:
+            j = i + 1
+            while j < n and (t.orth[j] in closers or t.is_space[j]):
+                j += 1
+            if j < n and j > starts[-1]:
+                starts.append(j)
+            i = j
+            continue
+        i += 1
+    return list(zip(starts, [*starts[1:], n], strict=True))
 
-        starts = doc.to_array([IDX]).tolist()
-        doc.user_data["starts"] = starts
-    return starts
+
+def tokens(doc: Any) -> Tokens:
+    """The doc's token columns."""
+    return doc.user_data["tokens"]
+
+
+def token_starts(doc: Any) -> list[int]:
+    return tokens(doc).idx
 
 
 def sentence_bounds(doc: Any) -> list[tuple[int, int]]:
-    """(first token, end token) of each sentence, from the sentence-start flags."""
-    from spacy.attrs import SENT_START
-
-    flags = doc.to_array([SENT_START]).tolist()
-    starts = [0] + [i for i, flag in enumerate(flags) if flag == 1 and i > 0]
-    return list(zip(starts, [*starts[1:], len(doc)], strict=True))
+    """(first token, end token) of each sentence."""
+    return doc.user_data["sentences"]
 
 
 def text_of(doc: Any) -> str:
-    """The parsed string, without rebuilding it."""
-    return doc.user_data.get("text") or doc.text
+    """The parsed string."""
+    return doc.user_data["text"]
 
 
 def sentence_spans(doc: Any) -> list[tuple[int, int]]:
-    """(start, end) of each sentence, whitespace trimmed; empty sentences dropped."""
-    text = text_of(doc)
+    """(start, end) code points of each sentence, whitespace trimmed; empty ones dropped."""
+    text, t = text_of(doc), tokens(doc)
     spans = []
-    for sent in doc.sents:
-        start, end = sent.start_char, sent.end_char
-        while start < end and text[start].isspace():
+    for first, end in sentence_bounds(doc):
+        start = t.idx[first]
+        stop = t.idx[end - 1] + t.length[end - 1]
+        while start < stop and text[start].isspace():
             start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if start < end:
-            spans.append((start, end))
+        while stop > start and text[stop - 1].isspace():
+            stop -= 1
+        if start < stop:
+            spans.append((start, stop))
     return spans

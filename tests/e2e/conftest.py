@@ -57,7 +57,8 @@ def login(page: Page, username: str, password: str = PASSWORD) -> None:
 
 def open_document(page: Page, document_id: int) -> None:
     page.goto(f"/documents/{document_id}")
-    page.wait_for_selector("#annotate[data-ready=true]", state="attached")
+    # data-ready: the text can be annotated; the claim list is filled just after it.
+    page.wait_for_selector("#annotate[data-ready=true][data-list-ready=true]", state="attached")
 
 
 _BOXES_JS = """([needle, occurrence]) => {

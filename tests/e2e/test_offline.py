@@ -205,7 +205,8 @@ def test_waiting_edits_survive_leaving_the_page_and_are_sent_when_it_opens_again
     stored = stored_claims(app, document.id, include_deleted=True)
     assert len(stored) == 2
     by_text = {c["text"]: c for c in stored}
-    assert (by_text[HELICOPTER]["stance"], by_text[HELICOPTER]["note"]) == ("denies", "made offline")
+    assert (by_text[HELICOPTER]["stance"], by_text[HELICOPTER]["note"]) == (
+        "denies", "made offline")
     assert (by_text[VIDEO]["id"], by_text[VIDEO]["note"], by_text[VIDEO]["version"]) == (
         video, "edited offline", 2)
     expect(again.locator("#claim-list li")).to_have_count(2)

@@ -93,6 +93,9 @@ def test_link_two_claims_from_two_articles_and_see_both_on_the_timeline(
     expect(entries.nth(1)).to_contain_text("Confirms")
     entries.nth(1).locator("a.document-link").click()
     page.wait_for_url(f"**/documents/{docs['later']}")
+    # Let the page finish its requests: the database is emptied after the test.
+    page.wait_for_selector("#annotate[data-ready=true]", state="attached")
+    page.wait_for_load_state("networkidle")
     assert problems == []
 
 
@@ -123,6 +126,7 @@ def test_evidence_span_picked_in_another_article(page: Page, app, articles) -> N
     expect(item.locator(".ev-elsewhere")).to_contain_text("Ministry confirms loss")
     page.click("#save-claim")
     expect(page.locator("#save-status")).to_have_text("Saved")
+    page.wait_for_load_state("networkidle")
 
     with app.app_context():
         (evidence,) = db.session.scalars(select(Evidence).where(
