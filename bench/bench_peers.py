@@ -36,6 +36,7 @@ check fails (counts of documents, claims and exported lines).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -74,7 +75,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="JSON lines of run_peers.sh; the last line per tool with n = --docs")
     source.add_argument("--run-peers", action="store_true",
                         help="run run_peers.sh N first (installs the tools under /tmp)")
-    parser.add_argument("--database-url", help="default: a new SQLite file")
+    database = parser.add_mutually_exclusive_group()
+    database.add_argument("--database-url", help="default: a new SQLite file")
+    database.add_argument("--postgresql", action="store_true",
+                          help="a throwaway PostgreSQL cluster (annotator.throwaway_postgres)")
     parser.add_argument("--server", choices=("auto", "serve", "gunicorn", "werkzeug"),
                         default="auto", help="auto: `annotator serve` if it exists, else gunicorn")
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1,
@@ -296,6 +300,17 @@ def main(argv: list[str] | None = None) -> int:
     pc = load_peers_common(args.peers_dir)
     peers = peer_results(args) if (args.run_peers or args.peers_results) else {}
 
+    with contextlib.ExitStack() as stack:
+        if args.postgresql:
+            from annotator.throwaway_postgres import throwaway_postgres  # noqa: PLC0415
+
+            # durable: fsync on, as a real server runs it
+            args.database_url = stack.enter_context(
+                throwaway_postgres("bench_peers", durable=True))
+        return run(args, pc, peers)
+
+
+def run(args: argparse.Namespace, pc: Any, peers: dict[str, dict[str, Any]]) -> int:
     instance = tempfile.mkdtemp(prefix="annotator-bench-peers.")
     proc = None
     failures: list[str] = []

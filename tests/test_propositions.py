@@ -8,7 +8,7 @@ import json
 import pytest
 
 from annotator.db import db
-from annotator.models import Document
+from annotator.models import Assignment, Document
 from annotator.services import assignments, claims, documents, projects, propositions, users
 from annotator.services.errors import Forbidden, InvalidInput
 from tests.conftest import SAMPLE_TEXT, span
@@ -270,3 +270,59 @@ def test_linking_agreement_of_two_annotators(articles, client, auth) -> None:
     text = page.get_data(as_text=True)
     assert '<dd id="link-agreement">0.500</dd>' in text
     assert '<dd id="bcubed-f1">0.667</dd>' in text
+
+
+def test_api_answers_match_the_openapi_components(articles, client, token_for) -> None:
+    from annotator.api.openapi import openapi_document
+    from tests.test_openapi import _validator
+
+    spec = openapi_document()
+    project = articles["d1"].project
+    start, end = span(LATER, "The ministry later confirmed")
+    claim = make("alice", articles["d1"], "no aircraft was lost", evidence=[
+        {"type": "official_statement", "relation": "contradicts",
+         "document_id": articles["d2"].id, "start": start, "end": end}])
+    alice, judy = token_for("alice"), token_for("judy")
+    prop = client.post(f"/api/v1/projects/{project.id}/propositions", headers=alice,
+                       json={"text": "No aircraft was lost"}).get_json()
+    panel = client.put(f"/api/v1/claims/{claim.id}/proposition", headers=alice,
+                       json={"proposition_id": prop["id"]}).get_json()
+    incident = client.post(f"/api/v1/projects/{project.id}/incidents", headers=judy,
+                           json={"title": "Helicopter", "date_start": "2016-05-14"})
+    assert incident.status_code == 201
+    view = client.put(f"/api/v1/propositions/{prop['id']}/verdict", headers=judy,
+                      json={"verdict": "refuted", "note": "the ministry confirmed it"})
+    assert view.status_code == 200
+    checks = [("Proposition", prop), ("ClaimProposition", panel),
+              ("PropositionView", view.get_json()), ("Incident", incident.get_json()),
+              ("Incident", client.get(f"/api/v1/incidents/{incident.get_json()['id']}",
+                                      headers=judy).get_json())]
+    for component, instance in checks:
+        _validator(spec, component).validate(instance)
+    evidence = view.get_json()["evidence"]["contradicts"][0]
+    assert evidence["document_id"] == articles["d2"].id
+    assert evidence["document"] == "Ministry confirms"
+
+
+def test_timeline_hides_evidence_quoting_an_article_the_viewer_may_not_open(articles) -> None:
+    project = articles["d1"].project
+    project.blind = False  # bob sees alice's claims on the articles they share
+    db.session.commit()
+    documents.import_file(project, "x.jsonl", json.dumps(
+        {"id": "d9", "title": "Only alice's", "text": "Secret wire copy: the pilot survived."}
+    ).encode() + b"\n")
+    hidden = db.session.scalars(db.select(Document).where(
+        Document.project_id == project.id, Document.external_id == "d9")).one()
+    alice, bob = users.by_username("alice"), users.by_username("bob")
+    db.session.add(Assignment(document_id=hidden.id, user_id=alice.id))
+    db.session.commit()
+    claim = make("alice", articles["d1"], "no aircraft was lost", evidence=[
+        {"type": "document", "relation": "contradicts", "document_id": hidden.id,
+         "start": 0, "end": 16}])
+    prop = propositions.create_proposition(alice, project, {"text": "No aircraft was lost"})
+    propositions.link_claim(alice, claim, prop.id)
+    (alice_view,) = propositions.timeline(alice, prop)
+    assert alice_view["evidence"][0]["text"] == "Secret wire copy"
+    (bob_view,) = propositions.timeline(bob, prop)
+    item = bob_view["evidence"][0]
+    assert (item["text"], item["start"], item["document"]) == (None, None, None)

@@ -535,3 +535,35 @@ def test_agreement_page_splits_claims_by_origin(client, auth, port, token_for):
     page = client.get(f"/projects/{port.project_id}/agreement").get_data(as_text=True)
     assert 'id="origin-counts"' in page
     assert '<td data-col="suggestion">1</td>' in page
+
+
+def test_a_create_naming_the_suggestion_is_an_accepted_edit(client, port, token_for):
+    """The page's "edit, then accept" goes through its save queue: POST …/claims with
+    suggestion_id (and a client_id, so a replay makes no second claim)."""
+    headers = token_for("alice")
+    first = client.get(url(port), headers=headers).get_json()["suggestions"][0]
+    body = {"start": first["start"], "end": first["end"], "text": first["text"],
+            "stance": "confirms", "actor": "Harbour Authority", "suggestion_id": first["id"],
+            "client_id": "edit-then-accept-1"}
+    response = client.post(f"/api/v1/documents/{port.id}/claims", headers=headers, json=body)
+    assert response.status_code == 201
+    claim = response.get_json()
+    assert claim["origin"] == "suggestion" and claim["suggestion"]["edited"] is True
+    replay = client.post(f"/api/v1/documents/{port.id}/claims", headers=headers, json=body)
+    assert replay.status_code == 200 and replay.get_json()["id"] == claim["id"]
+    unknown = client.post(f"/api/v1/documents/{port.id}/claims", headers=headers,
+                          json={**body, "suggestion_id": "1-2", "client_id": "other-key-2"})
+    assert unknown.status_code == 422 and "suggestion_id" in unknown.get_json()["fields"]
+    edit = client.patch(f"/api/v1/claims/{claim['id']}", headers=headers,
+                        json={"version": claim["version"], "suggestion_id": first["id"]})
+    assert edit.status_code == 422 and "suggestion_id" in edit.get_json()["fields"]
+
+
+def test_token_pattern_quantifiers_are_checked_by_the_schema():
+    scheme = labelscheme.default_scheme()
+    scheme["suggestions"]["cues"][1]["patterns"][0][1]["OP"] = "{,}"
+    with pytest.raises(labelscheme.LabelSchemeError):
+        labelscheme.validate(scheme)
+    scheme["suggestions"]["cues"][1]["patterns"][0][1]["OP"] = "{,4}"
+    labelscheme.validate(scheme)
+    assert suggest_rules("Vidal called the ferry report false.", scheme)[0].stance == "denies"

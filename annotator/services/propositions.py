@@ -377,18 +377,25 @@ def timeline(user: User, proposition: Proposition) -> list[dict[str, Any]]:
     ).scalars())
     others = {e.document_id for c in found for e in c.evidence
               if e.document_id is not None and e.document_id != c.document_id}
+    if others and not access.sees_all_documents(user, project):
+        # Evidence quoting an article the viewer may not open stays as hidden as the article.
+        others &= set(db.session.execute(select(Assignment.document_id).where(
+            Assignment.user_id == user.id, Assignment.document_id.in_(others))).scalars())
     elsewhere = {d.id: d for d in db.session.execute(
         select(Document).where(Document.id.in_(others))).scalars()} if others else {}
     entries = []
     for claim in found:
         evidence = []
         for item in claim.evidence:
-            source = elsewhere.get(item.document_id) if item.document_id not in (
-                None, claim.document_id) else claim.document if item.start is not None else None
+            in_other = item.document_id not in (None, claim.document_id)
+            source = elsewhere.get(item.document_id) if in_other \
+                else claim.document if item.start is not None else None
+            hidden = in_other and source is None
             evidence.append({
                 "id": item.id, "type": item.type, "relation": item.relation,
-                "description": item.description or "", "start": item.start, "end": item.end,
-                "text": item.text, "source_url": item.source_url,
+                "description": item.description or "",
+                "start": None if hidden else item.start, "end": None if hidden else item.end,
+                "text": None if hidden else item.text, "source_url": item.source_url,
                 "document_id": source.id if source else None,
                 "document": (source.title or source.external_id) if source else None,
             })

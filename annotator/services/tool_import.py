@@ -32,9 +32,11 @@ in the file, is an error on its record.
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any, BinaryIO
@@ -378,5 +380,20 @@ def import_file(project: Project, filename: str, source: bytes | BinaryIO, *,
     if fmt in ("txt", "jsonl"):
         return ImportResult(fmt, documents.import_file(project, filename, stream, kind=fmt))
     items = _doccano_items(stream) if fmt == "doccano" else _label_studio_items(stream)
-    stored, made, skipped = _import_annotated(project, filename, items, annotator)
+    with _gc_paused():
+        stored, made, skipped = _import_annotated(project, filename, items, annotator)
     return ImportResult(fmt, stored, made, skipped)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection during a bulk import: it allocates a dozen containers
+    per span and keeps a batch's records alive, so the collector kept walking them (about
+    a quarter of the import's CPU time); reference counting still frees everything."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

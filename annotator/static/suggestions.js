@@ -199,7 +199,6 @@ function parseKey(spec) {
 function matches(event, spec) {
   const want = parseKey(spec);
   if (event.ctrlKey !== want.ctrl || event.altKey !== want.alt || event.metaKey !== want.meta) return false;
-  if (want.shift !== event.shiftKey && want.key.length !== 1) return false;
   if (want.shift && !event.shiftKey) return false;
   if (want.key.length === 1) {
     const k = want.key.toLowerCase();

@@ -238,7 +238,7 @@ def _anchor_words(pattern: list[dict[str, Any]]) -> list[str]:
     """The words a token pattern must start with (lower case), or [] if it may start with
     any word."""
     first = pattern[0]
-    if first.get("OP") in ("?", "*", "!") or str(first.get("OP", "")).startswith("{0"):
+    if first.get("OP") in ("?", "*", "!") or str(first.get("OP", "")).startswith(("{0", "{,")):
         return []
     value = first.get("LOWER")
     if isinstance(value, str):

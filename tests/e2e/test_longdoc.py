@@ -91,7 +91,11 @@ def test_a_long_document_opens_with_every_claim_drawn_and_listed(
     # keep their highlights.
     tail = text[-400:]
     needle = " ".join(tail.split(" ")[3:6])
-    page.locator("#text .para").last.scroll_into_view_if_needed()
+    # Paragraphs off screen are laid out when scrolled to: let the layout settle first.
+    for _ in range(2):
+        page.locator("#text .para").last.scroll_into_view_if_needed()
+        page.evaluate("() => new Promise((r) => requestAnimationFrame(() => "
+                      "requestAnimationFrame(r)))")
     drag_select(page, needle, occurrence=text.count(needle) - 1)
     page.locator('input[name="stance"][value="asserts"]').click()
     page.click("#save-claim")
