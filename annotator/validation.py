@@ -79,3 +79,23 @@ def is_valid(name: str, instance: Any) -> bool:
     """Whether `instance` matches schema `name` (compiled in Rust: ~500x faster than
     field_errors, for hot paths such as exports; use field_errors to say what is wrong)."""
     return _fast_validator(name).is_valid(instance)
+
+
+def unstorable_text(value: Any, path: str = "") -> str | None:
+    """The path ("aliases.3") of the first string in `value` that no database can store, or
+    None: a NUL character (PostgreSQL refuses it) or a lone surrogate (it has no UTF-8)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return path or "(body)"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path or "(body)"
+        return None
+    items = value.items() if isinstance(value, dict) else \
+        enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = unstorable_text(item, f"{path}.{key}" if path else str(key))
+        if found:
+            return found
+    return None

@@ -11,7 +11,7 @@ under /tmp; this script only reads the JSON lines it prints (--peers-results) or
 (--run-peers).
 
 Our side: a fresh instance folder and database (SQLite by default, the embedded one, as the
-peers use; or --database-url), migrated; a project whose stances are the generator's three
+peers use; or --database-url, or --postgresql for a throwaway cluster), migrated; a project whose stances are the generator's three
 labels (lower-cased: stance values are lower-case); one user, its manager, with a Bearer
 token. The app is served by gunicorn (`annotator serve` when it exists, else gunicorn
 directly; --server werkzeug for a threaded werkzeug server) in a child process on
@@ -288,10 +288,13 @@ def report(ours: dict[str, Any], peers: dict[str, dict[str, Any]]) -> list[str]:
                 missed.append(f"{label}: {ratio_text}")
         print(f"{label:<38}{_fmt(mine, unit):>10}{_fmt(ls.get(peer_key), unit):>14}"
               f"{_fmt(dc.get(peer_key), unit):>10}{ratio_text:>20}  {verdict}")
-    mem = [("peak RSS, server processes (sum of VmHWM)", "peak_rss_mb")]
-    for label, key in mem:
-        print(f"{label:<38}{ours.get(key, 0):>8.0f} MB{ls.get(key, 0):>11.0f} MB"
-              f"{dc.get(key, 0):>7.0f} MB")
+    # Memory (no target): PSS shares the forked workers' common pages fairly; the sum of
+    # the processes' peaks (VmHWM) counts those pages once per worker.
+    for label, get in (("memory at end (sum of PSS)",
+                        lambda r: r.get("mem_end", {}).get("sum_pss_mb")),
+                       ("peak RSS (sum of VmHWM)", lambda r: r.get("peak_rss_mb"))):
+        cells = [f"{v:.0f} MB" if v is not None else "—" for v in (get(ours), get(ls), get(dc))]
+        print(f"{label:<38}{cells[0]:>10}{cells[1]:>14}{cells[2]:>10}")
     return missed
 
 

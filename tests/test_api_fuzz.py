@@ -62,7 +62,7 @@ def test_served_document_is_the_fuzzed_one(client) -> None:
 
 
 @schema.parametrize()
-@settings(max_examples=30, deadline=None, derandomize=True, database=None,
+@settings(max_examples=25, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_openapi_document(case, app, fuzz_ids) -> None:
     for name, value in list(case.path_parameters.items()):
@@ -99,3 +99,16 @@ def test_a_claim_id_too_large_in_a_body_is_a_422_naming_the_field(annotated, tok
                                                "document_id": 2**40, "start": 0, "end": 1}]})
     assert response.status_code == 422
     assert any("document_id" in field for field in response.get_json()["fields"])
+
+
+def test_text_a_database_cannot_store_is_a_422_naming_the_field(project, token_for,
+                                                                client) -> None:
+    for body, field in (({"name": "Amaq\x00"}, "name"),
+                        ({"name": "Amaq", "aliases": ["ok", "\ud800"]}, "aliases.1")):
+        response = client.post(f"/api/v1/projects/{project.id}/actors",
+                               headers=token_for("maria"), json=body)
+        assert response.status_code == 422
+        assert field in response.get_json()["fields"]
+    assert [a["name"] for a in client.get(f"/api/v1/projects/{project.id}/actors",
+                                          headers=token_for("maria")).get_json()] \
+        == ["Amaq", "Russian Defense Ministry"]

@@ -43,16 +43,19 @@ def _batches(project: Project) -> Iterator[list[Any]]:
                Document.text_sha256, Document.meta)
     while True:
         # Keyset pagination: constant memory and no long-held cursor, on both databases.
-        batch = _rows(
-            select(*columns)
+        # The ids first: SQLite picks the (project_id, position) index and sorts what it
+        # finds by id, and sorting whole rows (texts) for every batch made the export
+        # quadratic (20,000 documents took 25x as long as 2,000).
+        ids = _rows(
+            select(Document.id)
             .where(Document.project_id == project.id, Document.id > last_id)
             .order_by(Document.id)
             .limit(BATCH)
-        ).all()
-        if not batch:
+        ).scalars().all()
+        if not ids:
             return
-        last_id = batch[-1].id
-        yield batch
+        last_id = ids[-1]
+        yield _rows(select(*columns).where(Document.id.in_(ids)).order_by(Document.id)).all()
 
 
 def iter_records(project: Project, claim_set: str = "all") -> Iterator[dict[str, Any]]:

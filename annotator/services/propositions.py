@@ -14,14 +14,14 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from exports.propositions import article_date, timeline_key
 
 from .. import labelscheme
 from ..agreement.linking import LinkedClaim, linking_agreement
-from ..db import db
+from ..db import MAX_ROW_ID, db
 from ..models import (
     Assignment,
     AuditEvent,
@@ -125,7 +125,9 @@ def list_propositions(project: Project, *, incident_id: int | None = None,
                           selectinload(Proposition.created_by))
                  .order_by(Proposition.id))
     if incident_id is not None:
-        statement = statement.where(Proposition.incident_id == incident_id)
+        # An id no column can hold names no incident (the database would refuse it: a 500).
+        statement = statement.where(Proposition.incident_id == incident_id
+                                    if 0 < incident_id <= MAX_ROW_ID else false())
     if query.strip():
         statement = statement.where(Proposition.text.ilike(f"%{_like(query.strip())}%",
                                                            escape="\\"))
@@ -195,7 +197,7 @@ def _incident_of(project: Project, value: Any, errors: dict[str, str]) -> int | 
     if value is None:
         return None
     incident = db.session.get(Incident, value) if isinstance(value, int) \
-        and not isinstance(value, bool) else None
+        and not isinstance(value, bool) and 0 < value <= MAX_ROW_ID else None
     if incident is None or incident.project_id != project.id:
         errors["incident_id"] = f"{value!r} is not an incident of this project"
         return None
@@ -312,7 +314,8 @@ def link_claim(user: User, claim: Claim, proposition_id: Any) -> Proposition:
     any link it had. InvalidInput names proposition_id when it is not one."""
     project = claim.document.project
     proposition = db.session.get(Proposition, proposition_id) \
-        if isinstance(proposition_id, int) and not isinstance(proposition_id, bool) else None
+        if isinstance(proposition_id, int) and not isinstance(proposition_id, bool) \
+        and 0 < proposition_id <= MAX_ROW_ID else None
     if proposition is None or proposition.project_id != project.id:
         raise InvalidInput("no such proposition in this project",
                            {"proposition_id": f"{proposition_id!r} is not a proposition of "

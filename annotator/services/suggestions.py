@@ -12,6 +12,8 @@ others' claims never filter anything, since a gap would reveal them too.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import threading
 from collections import OrderedDict
@@ -64,8 +66,8 @@ class _Lru:
                 self._items.popitem(last=False)
 
 
-# Keys carry every version a result depends on, so a stale entry is never hit: the scheme
-# version, the actor list and the model version.
+# Keys carry everything a result depends on, so a stale entry is never hit: the document's
+# text, the label scheme, the actor list and the model.
 _rules_cache = _Lru(32)
 _model_cache = _Lru(8)
 _document_cache = _Lru(_CACHE_SIZE)
@@ -77,6 +79,11 @@ class _ModelRef:
     id: int
     version: int
     document_ids: frozenset[int]
+    created_at: Any  # with the id, names the stored model even where ids are reused
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        return (self.id, str(self.created_at))
 
 
 def _actors(project: Project) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -86,8 +93,13 @@ def _actors(project: Project) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple((name, tuple(aliases or ())) for name, aliases in rows)
 
 
+def _scheme_key(project: Project) -> str:
+    # The scheme itself, not only its version number: cheap, and never stale.
+    return hashlib.sha256(json.dumps(project.label_scheme, sort_keys=True).encode()).hexdigest()
+
+
 def _rules(project: Project, actors: tuple[tuple[str, tuple[str, ...]], ...]) -> Rules:
-    key = (project.id, project.scheme_version, actors)
+    key = (_scheme_key(project), actors)
     rules = _rules_cache.get(key)
     if rules is None:
         with _compute_lock:
@@ -98,19 +110,21 @@ def _rules(project: Project, actors: tuple[tuple[str, tuple[str, ...]], ...]) ->
 
 def _latest_model(project: Project) -> _ModelRef | None:
     row = db.session.execute(
-        select(SuggestionModel.id, SuggestionModel.version, SuggestionModel.document_ids)
+        select(SuggestionModel.id, SuggestionModel.version, SuggestionModel.document_ids,
+               SuggestionModel.created_at)
         .where(SuggestionModel.project_id == project.id)
         .order_by(SuggestionModel.version.desc()).limit(1)).first()
-    return _ModelRef(row.id, row.version, frozenset(row.document_ids or ())) if row else None
+    return (_ModelRef(row.id, row.version, frozenset(row.document_ids or ()), row.created_at)
+            if row else None)
 
 
 def _loaded(ref: _ModelRef) -> suggester_model.SuggestionModel:
-    model = _model_cache.get(ref.id)
+    model = _model_cache.get(ref.key)
     if model is None:
         blob = db.session.execute(
             select(SuggestionModel.blob).where(SuggestionModel.id == ref.id)).scalar_one()
         model = suggester_model.loads(blob)
-        _model_cache.put(ref.id, model)
+        _model_cache.put(ref.key, model)
     return model
 
 
@@ -121,7 +135,8 @@ def _document_suggestions(document: Document) -> tuple[list[Suggestion], _ModelR
     ref = _latest_model(project)
     if ref is not None and document.id in ref.document_ids:
         ref = None  # never suggest from a model that learnt this document (blind mode)
-    key = (document.id, project.scheme_version, hash(actors), ref.id if ref else 0)
+    key = (document.id, document.text_sha256, _scheme_key(project), hash(actors),
+           ref.key if ref else None)
     found = _document_cache.get(key)
     if found is None:
         model = _loaded(ref) if ref else None

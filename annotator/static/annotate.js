@@ -773,10 +773,23 @@ $("cancel-claim").addEventListener("click", closeForm);
 $("delete-claim").addEventListener("click", deleteClaim);
 form.addEventListener("submit", (event) => { event.preventDefault(); saveClaim(); });
 
-function go(url) { if (url) window.location.assign(url); }
+// Queued changes are sent by this document's page: it is left (or marked done) only once
+// they are stored, so no edit waits behind in the browser for a page nobody reopens.
+async function settled() {
+  for (let waited = 0; queue.pending && !queue.conflict && waited < 5000; waited += 100) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  if (!queue.pending) return true;
+  setSaveStatus(queue.conflict ? "Conflict: choose a version before leaving"
+    : `Offline — ${queue.pending} ${queue.pending === 1 ? "change" : "changes"} waiting: stay on this page until they are saved`);
+  return false;
+}
+
+async function go(url) { if (url && (await settled())) window.location.assign(url); }
 
 async function markDone() {
   if (state.status === null) return;
+  if (!(await settled())) return;
   setSaveStatus("Marking done…");
   const result = await api("PUT", `/api/v1/documents/${documentId}/status`, { status: "done" });
   if (!result.ok) { setSaveStatus(result.data.error || "Could not mark done"); return; }
@@ -804,6 +817,7 @@ function closeSkip() {
 
 async function skipDocument() {
   $("skip-error").textContent = "";
+  if (!(await settled())) return;
   setSaveStatus("Skipping…");
   const result = await api("POST", `/api/v1/documents/${documentId}/skip`, { reason: $("skip-reason").value });
   if (!result.ok) {

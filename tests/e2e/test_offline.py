@@ -247,6 +247,27 @@ def test_queued_edits_show_as_pending_after_a_reload_before_they_are_sent(
     assert [c["text"] for c in stored_claims(app, document.id)] == [HELICOPTER]
 
 
+def test_marking_done_waits_until_the_waiting_changes_are_stored(
+        context: BrowserContext, server: StoppableServer, app: Flask, document):
+    page = context.new_page()
+    login(page, "alice")
+    open_document(page, document.id)
+    server.stop()
+    select_and_save(page, HELICOPTER, "asserts")
+    expect(status(page)).to_have_text("Offline — 1 change waiting", timeout=BACK_MS)
+    page.click("#mark-done")
+    page.wait_for_timeout(6000)  # the page waits 5 s for the queue before refusing to leave
+    assert page.url == f"{server.url}/documents/{document.id}"
+    expect(status(page)).to_contain_text("1 change waiting")
+
+    server.start()
+    expect(page.locator("#annotate")).to_have_attribute("data-pending", "0", timeout=BACK_MS)
+    page.click("#mark-done")
+    page.wait_for_url(f"{server.url}/documents/*")
+    assert page.url != f"{server.url}/documents/{document.id}"
+    assert [c["text"] for c in stored_claims(app, document.id)] == [HELICOPTER]
+
+
 # ---------- two tabs, one claim: conflicts ----------
 
 
