@@ -11,11 +11,12 @@ under /tmp; this script only reads the JSON lines it prints (--peers-results) or
 (--run-peers).
 
 Our side: a fresh instance folder and database (SQLite by default, the embedded one, as the
-peers use; or --database-url, or --postgresql for a throwaway cluster), migrated; a project whose stances are the generator's three
-labels (lower-cased: stance values are lower-case); one user, its manager, with a Bearer
-token. The app is served by gunicorn (`annotator serve` when it exists, else gunicorn
-directly; --server werkzeug for a threaded werkzeug server) in a child process on
-127.0.0.1. Then, in the peers' order and as their drivers time them:
+peers use; or --database-url, or --postgresql for a throwaway cluster), migrated; a project
+whose stances are the generator's three labels (lower-cased: stance values are
+lower-case); one user, its manager, with a Bearer token. The app is served by gunicorn
+(`annotator serve` when it exists, else gunicorn directly; --server werkzeug for a threaded
+werkzeug server) in a child process on 127.0.0.1. Then, in the peers' order and as their
+drivers time them:
 
     import   POST /api/v1/projects/{p}/import?format=doccano&annotator=U   the N documents
              with their spans as one doccano JSONL body (doccano's own import file); each

@@ -78,7 +78,8 @@ _COLUMNS: dict[str, dict[str, Any]] = {
     "evidence_description": _list(_STRING), "evidence_text": _list(_STRING),
     "evidence_start": _list(_INT), "evidence_end": _list(_INT),
     "evidence_source_url": _list(_STRING),
-    "annotator": _STRING, "is_gold": _BOOL, "note": _STRING, "meta": _STRING,
+    "annotator": _STRING, "is_gold": _BOOL, "origin": _STRING, "note": _STRING,
+    "meta": _STRING,
 }
 # datasets.Features.to_dict() form: datasets.Features.from_dict(FEATURES).
 FEATURES: dict[str, dict[str, Any]] = {name: dict(spec) for name, spec in _COLUMNS.items()}
@@ -121,6 +122,7 @@ def _flatten(line: dict[str, Any]) -> dict[str, Any]:
         "evidence_source_url": [e["source_url"] or "" for e in evidence],
         "annotator": line["annotator"],
         "is_gold": line["is_gold"],
+        "origin": line.get("origin") or "manual",
         "note": line["justification"],
         "meta": dumps(line["meta"]),
     }

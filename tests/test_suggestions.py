@@ -567,3 +567,11 @@ def test_token_pattern_quantifiers_are_checked_by_the_schema():
     scheme["suggestions"]["cues"][1]["patterns"][0][1]["OP"] = "{,4}"
     labelscheme.validate(scheme)
     assert suggest_rules("Vidal called the ferry report false.", scheme)[0].stance == "denies"
+
+
+def test_members_settings_page_has_the_switch(client, auth, port):
+    auth.login("maria")
+    page = client.get(f"/projects/{port.project_id}/members").get_data(as_text=True)
+    assert 'id="suggestion-settings-card"' in page
+    assert 'name="enabled"' in page and "checked" in page.split(
+        'id="suggestion-settings-card"')[1].split("</section>")[0]

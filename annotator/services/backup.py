@@ -17,6 +17,7 @@ import base64
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import IO, Any
 
 from sqlalchemy import DateTime, LargeBinary, Table, func, insert, select, text, update
@@ -95,6 +96,7 @@ def _specs() -> list[Spec]:
     return [spec for spec in TABLES if spec.table in db.metadata.tables]
 
 
+@cache
 def _foreign_keys(table: Table) -> dict[str, str]:
     """Column name -> the table it references."""
     return {column.name: next(iter(column.foreign_keys)).column.table.name
@@ -104,17 +106,17 @@ def _foreign_keys(table: Table) -> dict[str, str]:
 # ---------- backup ----------
 
 
-def _scoped_ids(spec_by_table: dict[str, Spec], name: str, project_id: int) -> Any:
-    """A SELECT of the ids of `name`'s rows that belong to the project."""
+def _belongs(spec_by_table: dict[str, Spec], name: str, project_id: int) -> Any:
+    """The WHERE condition that picks `name`'s rows of the project."""
     table = _table(name)
     spec = spec_by_table[name]
     if spec.scope is None:
-        return select(table.c.id).where(table.c.id == project_id)
+        return table.c.id == project_id
     if spec.scope == "project_id":
-        return select(table.c.id).where(table.c.project_id == project_id)
-    parent = _foreign_keys(table)[spec.scope]
-    return select(table.c.id).where(
-        table.c[spec.scope].in_(_scoped_ids(spec_by_table, parent, project_id)))
+        return table.c.project_id == project_id
+    parent = _table(_foreign_keys(table)[spec.scope])
+    return table.c[spec.scope].in_(
+        select(parent.c.id).where(_belongs(spec_by_table, parent.name, project_id)))
 
 
 def _encode_value(value: Any) -> Any:
@@ -125,11 +127,11 @@ def _encode_value(value: Any) -> Any:
     return value
 
 
-def _rows(conn: Connection, table: Table, ids: Any) -> Iterator[Any]:
-    """The rows of `table` whose id is in the `ids` select, in id order, a batch at a time."""
+def _rows(conn: Connection, table: Table, belongs: Any) -> Iterator[Any]:
+    """The rows of `table` that meet `belongs`, in id order, a batch at a time."""
     last = None
     while True:
-        query = select(table).where(table.c.id.in_(ids)).order_by(table.c.id).limit(BATCH)
+        query = select(table).where(belongs).order_by(table.c.id).limit(BATCH)
         if last is not None:
             query = query.where(table.c.id > last)
         batch = conn.execute(query).all()
@@ -160,8 +162,9 @@ def write_backup(project: Project, out: IO[bytes]) -> dict[str, int]:
         usernames = dict(conn.execute(select(User.id, User.username)).all())
         counts = {}
         for spec in specs:
-            ids = _scoped_ids(by_table, spec.table, project.id)
-            count = conn.execute(select(func.count()).select_from(ids.subquery())).scalar()
+            belongs = _belongs(by_table, spec.table, project.id)
+            count = conn.execute(select(func.count()).select_from(_table(spec.table))
+                                 .where(belongs)).scalar()
             if count:
                 counts[spec.table] = count
         writer = BackupWriter(out)
@@ -171,7 +174,7 @@ def write_backup(project: Project, out: IO[bytes]) -> dict[str, int]:
             table = _table(spec.table)
             to_users = {column for column, target in _foreign_keys(table).items()
                         if target == "user"}
-            for row in _rows(conn, table, _scoped_ids(by_table, spec.table, project.id)):
+            for row in _rows(conn, table, _belongs(by_table, spec.table, project.id)):
                 record = {}
                 for column, value in row._mapping.items():
                     if column in spec.transient:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import selectinload
@@ -35,9 +35,11 @@ from ..models import (
     User,
     isoformat,
 )
-from ..similarity import SimilarityIndex
 from . import access
 from .errors import Forbidden, InvalidInput, NotFound
+
+if TYPE_CHECKING:  # scikit-learn takes seconds to import: load it on first use only
+    from ..similarity import SimilarityIndex
 
 MAX_TEXT = 5000
 SUGGESTIONS = 8
@@ -160,6 +162,8 @@ class _IndexCache:
         rows = db.session.execute(
             select(Proposition.id, Proposition.text)
             .where(Proposition.project_id == project.id).order_by(Proposition.id)).all()
+        from ..similarity import SimilarityIndex
+
         ids, index = [r.id for r in rows], SimilarityIndex([r.text for r in rows])
         with self._lock:
             self._entries[key] = (signature, ids, index)
