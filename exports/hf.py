@@ -16,11 +16,14 @@ Every row has every column, always with the same type (valid against
 * strings: "" when absent (``actor``, ``actor_mention``, ``verdict``, ``label``,
   ``fever_label``, ``note``, ``annotator``, ...);
 * integers: -1 when absent (``claim_id``, ``actor_mention_start``/``_end``, ``label_id``,
-  and per evidence item ``evidence_start``/``evidence_end``);
+  and per evidence item ``evidence_start``/``evidence_end``/``evidence_document_id``);
 * lists: parallel lists with one entry per evidence item (``evidence_type``,
   ``evidence_relation``, ``evidence_description``, ``evidence_text`` ("" for evidence
-  without a span), ``evidence_start``, ``evidence_end``, ``evidence_source_url``), empty
-  when the claim has no evidence;
+  without a span), ``evidence_start``, ``evidence_end``, ``evidence_document_id``,
+  ``evidence_source_url``), empty when the claim has no evidence. ``evidence_document_id``
+  is -1 for a span in the claim's own document (or no span) and otherwise the other
+  article's ``document_id`` in the native export (as in ``exports.claims``' evidence): its
+  start/end index that article's text, not this row's;
 * ``meta``: the document's meta object as a JSON string (its keys differ between
   documents, which a table cannot hold).
 
@@ -77,7 +80,7 @@ _COLUMNS: dict[str, dict[str, Any]] = {
     "evidence_type": _list(_STRING), "evidence_relation": _list(_STRING),
     "evidence_description": _list(_STRING), "evidence_text": _list(_STRING),
     "evidence_start": _list(_INT), "evidence_end": _list(_INT),
-    "evidence_source_url": _list(_STRING),
+    "evidence_document_id": _list(_INT), "evidence_source_url": _list(_STRING),
     "annotator": _STRING, "is_gold": _BOOL, "origin": _STRING, "note": _STRING,
     "meta": _STRING,
 }
@@ -119,6 +122,8 @@ def _flatten(line: dict[str, Any]) -> dict[str, Any]:
         "evidence_text": [e["text"] or "" for e in evidence],
         "evidence_start": [e["start"] if e["start"] is not None else -1 for e in evidence],
         "evidence_end": [e["end"] if e["end"] is not None else -1 for e in evidence],
+        "evidence_document_id": [e["document_id"] if e.get("document_id") is not None else -1
+                                 for e in evidence],
         "evidence_source_url": [e["source_url"] or "" for e in evidence],
         "annotator": line["annotator"],
         "is_gold": line["is_gold"],

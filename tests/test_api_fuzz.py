@@ -22,14 +22,12 @@ from annotator.api.openapi import openapi_document
 from annotator.converters import MAX_ROW_ID
 from annotator.db import db
 from annotator.models import Claim, Document, Project
-from annotator.services import adjudication, users
+from annotator.services import adjudication, claims, users
 
 from .conftest import NO_AIRCRAFT, annotate_sample
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
-# Generated ids are folded onto the rows that exist (random ids would almost all be 404s);
-# the negative cases (strings, 0, negative or too large ids) still test the 404s.
 
 
 @pytest.fixture
@@ -41,7 +39,6 @@ def fuzz_ids(annotated, token_for) -> dict[str, object]:
     own = annotate_sample("maria", document, NO_AIRCRAFT, stance="denies")
     adjudication.accept(users.by_username("judy"), document, annotated["agreed"][0],
                         [annotated["agreed"][1]])
-    from annotator.services import claims
     claims.delete_claim(maria, own)
     annotate_sample("maria", document, NO_AIRCRAFT, stance="asserts")
     return {
@@ -65,6 +62,8 @@ def test_served_document_is_the_fuzzed_one(client) -> None:
 @settings(max_examples=25, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_openapi_document(case, app, fuzz_ids) -> None:
+    # Generated ids are folded onto the rows that exist (random ones would nearly all be
+    # 404s); the negative cases (strings, 0, negative or too large ids) still test the 404s.
     for name, value in list(case.path_parameters.items()):
         known = fuzz_ids.get(name)
         if known and isinstance(value, int) and 0 < value <= MAX_ROW_ID:

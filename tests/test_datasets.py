@@ -306,7 +306,8 @@ def offline_datasets(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
     monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
-    hf = pytest.importorskip("datasets")
+    import datasets as hf  # the test extra installs it; a missing install must fail
+
     monkeypatch.setattr(hf.config, "HF_DATASETS_OFFLINE", True, raising=False)
 
     def refuse(*args: Any, **kwargs: Any) -> None:

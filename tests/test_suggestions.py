@@ -575,3 +575,20 @@ def test_members_settings_page_has_the_switch(client, auth, port):
     assert 'id="suggestion-settings-card"' in page
     assert 'name="enabled"' in page and "checked" in page.split(
         'id="suggestion-settings-card"')[1].split("</section>")[0]
+
+
+def test_claim_records_and_hf_rows_carry_the_origin(client, port, token_for):
+    from exports import claims as claim_records
+    from exports import hf
+
+    headers = token_for("alice")
+    first = client.get(url(port), headers=headers).get_json()["suggestions"][0]
+    client.post(url(port, f"/{first['id']}/accept"), headers=headers)
+    records = [json.loads(line) for line in "".join(
+        exporting.stream_jsonl(port.project, "all")).splitlines()]
+    [row] = list(claim_records.iter_claim_records(records))
+    validator("claim-record.schema.json").validate(row)
+    assert row["origin"] == "suggestion"
+    [hf_row] = list(hf.iter_hf_rows(records))
+    validator("hf-claim-row.schema.json").validate(hf_row)
+    assert hf_row["origin"] == "suggestion"

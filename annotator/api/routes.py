@@ -269,13 +269,13 @@ def create_claim(did: int) -> ResponseReturnValue:
 
 @bp.get("/claims/<int:cid>")
 def get_claim(cid: int) -> ResponseReturnValue:
-    return jsonify(claims.claim_to_dict(access.claim_for(g.user, cid)))
+    return jsonify(claims.viewed_claim(g.user, access.claim_for(g.user, cid)))
 
 
 @bp.patch("/claims/<int:cid>")
 def update_claim(cid: int) -> ResponseReturnValue:
     claim = access.editable_claim_for(g.user, cid)
-    return jsonify(claims.claim_to_dict(claims.update_claim(g.user, claim, _json_body())))
+    return jsonify(claims.viewed_claim(g.user, claims.update_claim(g.user, claim, _json_body())))
 
 
 @bp.get("/claims/<int:cid>/history")
@@ -283,7 +283,7 @@ def claim_history(cid: int) -> ResponseReturnValue:
     claim = access.claim_for(g.user, cid, include_deleted=True)
     if claim.deleted_at is not None and not access.can_manage(g.user, claim.document.project):
         raise NotFound("claim not found")
-    return jsonify(claims.history(claim))
+    return jsonify(claims.history(claim, g.user))
 
 
 @bp.post("/claims/<int:cid>/restore")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
@@ -77,6 +79,17 @@ def is_assigned(user: User, document: Document) -> bool:
             Assignment.document_id == document.id, Assignment.user_id == user.id
         )
     ).first() is not None
+
+
+def closed_documents(user: User, project: Project, document_ids: Iterable[int | None]
+                     ) -> set[int]:
+    """Of these documents of `project`, the ones `user` may not open: one query at most,
+    however many evidence items name them (a span quoting one stays as hidden as it)."""
+    wanted = {i for i in document_ids if i is not None}
+    if not wanted or sees_all_documents(user, project):
+        return set()
+    return wanted - set(db.session.execute(select(Assignment.document_id).where(
+        Assignment.user_id == user.id, Assignment.document_id.in_(wanted))).scalars())
 
 
 def project_for(user: User, project_id: int) -> Project:

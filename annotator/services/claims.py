@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -30,9 +31,14 @@ CLAIM_FIELDS = ("start", "end", "text", "actor", "actor_mention", "stance", "ver
                 "evidence")
 
 
-def evidence_to_dict(evidence: Evidence, claim_document_id: int | None = None) -> dict[str, Any]:
+def evidence_to_dict(evidence: Evidence, claim_document_id: int | None = None,
+                     closed: Collection[int] = ()) -> dict[str, Any]:
     """The evidence item as the API shows it; `document_id` only for a span in another
-    article than the claim's (`claim_document_id`), so same-document evidence reads as before."""
+    article than the claim's (`claim_document_id`), so same-document evidence reads as before.
+
+    A span in an article of `closed` (ones the viewer may not open) keeps its `document_id`
+    but not its start, end or text, as on the proposition timeline: the quote would show
+    what the article says."""
     data: dict[str, Any] = {
         "id": evidence.id,
         "type": evidence.type,
@@ -40,10 +46,14 @@ def evidence_to_dict(evidence: Evidence, claim_document_id: int | None = None) -
         "description": evidence.description or "",
     }
     if evidence.start is not None:
-        if evidence.document_id is not None and claim_document_id is not None \
-                and evidence.document_id != claim_document_id:
+        elsewhere = evidence.document_id is not None and claim_document_id is not None \
+            and evidence.document_id != claim_document_id
+        if elsewhere:
             data["document_id"] = evidence.document_id
-        data.update(start=evidence.start, end=evidence.end, text=evidence.text)
+        if elsewhere and evidence.document_id in closed:
+            data.update(start=None, end=None, text=None)
+        else:
+            data.update(start=evidence.start, end=evidence.end, text=evidence.text)
     if evidence.source_url:
         data["source_url"] = evidence.source_url
     return data
@@ -54,13 +64,15 @@ def claim_to_dict(
     *,
     with_deleted_at: bool = False,
     related: tuple[str, str | None, str, list[Any]] | None = None,
+    closed: Collection[int] = (),
 ) -> dict[str, Any]:
     """The claim as the API and the exports show it (claim.schema.json).
 
     `claim` may also be a plain row with the claim table's columns; `related` then gives
     what the ORM relationships would: (annotator username, actor name or None, the
     document's text, the live evidence rows in position order). The export uses that to
-    skip building ORM objects for every claim.
+    skip building ORM objects for every claim. `closed`: articles whose evidence text is
+    withheld (see evidence_to_dict); a viewer's answer takes it from viewed_claim.
     """
     if related is None:
         related = (claim.annotator.username, claim.actor.name if claim.actor else None,
@@ -91,7 +103,7 @@ def claim_to_dict(
         "is_gold": claim.is_gold,
         "created_at": isoformat(claim.created_at),
         "updated_at": isoformat(claim.updated_at),
-        "evidence": [evidence_to_dict(e, claim.document_id) for e in evidence],
+        "evidence": [evidence_to_dict(e, claim.document_id, closed) for e in evidence],
     }
     if claim.is_gold:
         data["sources"] = list(claim.source_claim_ids or [])
@@ -102,6 +114,21 @@ def claim_to_dict(
     if with_deleted_at and claim.deleted_at is not None:
         data["deleted_at"] = isoformat(claim.deleted_at)
     return data
+
+
+def _closed_to(user: User, project: Project, claim_document_id: int,
+               document_ids: Iterable[int | None]) -> set[int]:
+    """The other articles among `document_ids` that `user` may not open (one query)."""
+    return access.closed_documents(
+        user, project, (i for i in document_ids if i != claim_document_id))
+
+
+def viewed_claim(user: User, claim: Claim, **options: Any) -> dict[str, Any]:
+    """claim_to_dict as `user` may read it: no text of articles they may not open."""
+    project = db.session.get(Project, claim.document.project_id)
+    closed = _closed_to(user, project, claim.document_id,
+                        (e.document_id for e in claim.evidence))
+    return claim_to_dict(claim, closed=closed, **options)
 
 
 def _check_span(
@@ -357,8 +384,10 @@ def listed_claims(user: User, document: Document) -> list[dict[str, Any]]:
     ).all():
         evidence.setdefault(item.claim_id, []).append(item)
     text = document.text
+    closed = _closed_to(user, project, document.id,
+                        (e.document_id for items in evidence.values() for e in items))
     return [claim_to_dict(row, related=(row.annotator_name, row.actor_name, text,
-                                        evidence.get(row.id, [])))
+                                        evidence.get(row.id, [])), closed=closed)
             for row in rows]
 
 
@@ -436,7 +465,7 @@ def update_claim(user: User, claim: Claim, payload: Any) -> Claim:
         raise InvalidInput("suggestion_id names a create, not an edit",
                            {"suggestion_id": "only allowed when creating a claim"})
     if data["version"] != claim.version:
-        raise Conflict("the claim was changed since you loaded it", claim_to_dict(claim))
+        raise Conflict("the claim was changed since you loaded it", viewed_claim(user, claim))
     project = db.session.get(Project, claim.document.project_id)
     before = claim_to_dict(claim)
     merged = {field: before[field] for field in CLAIM_FIELDS}
@@ -457,7 +486,7 @@ def update_claim(user: User, claim: Claim, payload: Any) -> Claim:
         db.session.rollback()
         current = db.session.get(Claim, claim.id)
         raise Conflict("the claim was changed since you loaded it",
-                       claim_to_dict(current)) from None
+                       viewed_claim(user, current)) from None
     db.session.expire(claim, ["evidence"])
     _audit(user, project, "update", claim, before, claim_to_dict(claim))
     _audit_evidence(user, project, claim, changes)
@@ -468,7 +497,7 @@ def update_claim(user: User, claim: Claim, payload: Any) -> Claim:
 def delete_claim(user: User, claim: Claim, version: int | None = None) -> None:
     """Soft-delete: the claim leaves every list and export but stays in the history."""
     if version is not None and version != claim.version:
-        raise Conflict("the claim was changed since you loaded it", claim_to_dict(claim))
+        raise Conflict("the claim was changed since you loaded it", viewed_claim(user, claim))
     project = db.session.get(Project, claim.document.project_id)
     before = claim_to_dict(claim)
     claim.deleted_at = utcnow()
@@ -477,7 +506,7 @@ def delete_claim(user: User, claim: Claim, version: int | None = None) -> None:
     except StaleDataError:
         db.session.rollback()
         raise Conflict("the claim was changed since you loaded it",
-                       claim_to_dict(db.session.get(Claim, claim.id))) from None
+                       viewed_claim(user, db.session.get(Claim, claim.id))) from None
     _audit(user, project, "delete", claim, before, None)
     db.session.commit()
 
@@ -506,14 +535,52 @@ def deleted_claims(document: Document) -> list[Claim]:
     ).scalars())
 
 
-def history(claim: Claim) -> list[dict[str, Any]]:
-    """The claim's audit trail, oldest first: the claim's own events and its evidence's."""
+def _evidence_records(record: dict[str, Any] | None, entity: str) -> list[dict[str, Any]]:
+    """The evidence dicts inside an audit record (a claim's list, or an evidence item)."""
+    if not isinstance(record, dict):
+        return []
+    if entity == "evidence":
+        return [record]
+    return [e for e in record.get("evidence") or [] if isinstance(e, dict)]
+
+
+def _withheld(record: dict[str, Any] | None, entity: str,
+              closed: set[int]) -> dict[str, Any] | None:
+    """The audit record without the spans of `closed` articles (a copy; stored JSON stays)."""
+    if not closed or not any(e.get("document_id") in closed
+                             for e in _evidence_records(record, entity)):
+        return record
+
+    def blanked(item: dict[str, Any]) -> dict[str, Any]:
+        if item.get("document_id") in closed:
+            return {**item, "start": None, "end": None, "text": None}
+        return item
+
+    assert record is not None
+    if entity == "evidence":
+        return blanked(record)
+    return {**record, "evidence": [blanked(e) if isinstance(e, dict) else e
+                                   for e in record["evidence"]]}
+
+
+def history(claim: Claim, user: User | None = None) -> list[dict[str, Any]]:
+    """The claim's audit trail, oldest first: the claim's own events and its evidence's.
+
+    With `user`, evidence spans in articles that user may not open lose their text (as in
+    viewed_claim); one query for all of them."""
     events = db.session.execute(
         select(AuditEvent, User.username)
         .outerjoin(User, User.id == AuditEvent.user_id)
         .where(AuditEvent.claim_id == claim.id)
         .order_by(AuditEvent.at, AuditEvent.id)
     ).all()
+    closed: set[int] = set()
+    if user is not None:
+        project = db.session.get(Project, claim.document.project_id)
+        closed = _closed_to(user, project, claim.document_id, (
+            e.get("document_id") for event, _ in events
+            for record in (event.before, event.after)
+            for e in _evidence_records(record, event.entity)))
     return [
         {
             "id": event.id,
@@ -522,8 +589,8 @@ def history(claim: Claim) -> list[dict[str, Any]]:
             "action": event.action,
             "entity": event.entity,
             "entity_id": event.entity_id,
-            "before": event.before,
-            "after": event.after,
+            "before": _withheld(event.before, event.entity, closed),
+            "after": _withheld(event.after, event.entity, closed),
         }
         for event, username in events
     ]
