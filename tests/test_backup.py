@@ -261,6 +261,21 @@ def test_round_trip_into_the_same_database_makes_an_identical_new_project(rich) 
     assert original_ids and not original_ids & restored_ids
 
 
+def test_history_of_a_deleted_proposition_survives_a_round_trip(rich) -> None:
+    judy = users.by_username("judy")
+    gone = propositions.create_proposition(judy, rich, {"text": "A rumour, withdrawn"})
+    gone_id = gone.id
+    propositions.delete_proposition(judy, gone)
+
+    result = restore(back_up(rich), name="With a deleted proposition")
+
+    events = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.project_id == result.project.id, AuditEvent.entity == "proposition",
+        AuditEvent.action == "delete")).all()
+    assert [e.before["text"] for e in events] == ["A rumour, withdrawn"]
+    assert events[0].entity_id == gone_id
+
+
 def test_restored_claims_keep_their_versions_and_history(rich) -> None:
     result = restore(back_up(rich), name="copy")
     edited = db.session.execute(select(Claim).join(Document).where(

@@ -247,7 +247,11 @@ class _Restorer:
 
     def _remap_event(self, line: int, values: dict[str, Any]) -> None:
         entity = values.get("entity")
-        if entity in self.ids and values.get("entity_id") is not None:
+        # Propositions and incidents are deleted outright, so events about a deleted one name a
+        # row that is in no backup: they keep their old id, which nothing looks up (the
+        # history lives in before/after), rather than refusing the whole file.
+        if (entity in self.ids and values.get("entity_id") is not None
+                and values["entity_id"] in self.ids[entity]):
             values["entity_id"] = self.mapped(line, "audit_event", "entity_id", entity,
                                               values["entity_id"])
         for key in ("before", "after"):
