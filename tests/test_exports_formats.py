@@ -480,7 +480,7 @@ def test_spacy_lines_match_the_schema():
 
 
 def test_spacy_builds_a_docbin_with_every_span():
-    spacy = pytest.importorskip("spacy")
+    import spacy
     from spacy.tokens import DocBin
 
     nlp = spacy.blank("en")
@@ -551,7 +551,7 @@ def offline_datasets(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
     monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
-    datasets = pytest.importorskip("datasets")
+    import datasets
     monkeypatch.setattr(datasets.config, "HF_DATASETS_OFFLINE", True, raising=False)
     try:
         import huggingface_hub.constants as hub_constants

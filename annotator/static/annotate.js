@@ -183,7 +183,11 @@ function render() {
   const selected = claims.find((c) => c.id === state.selectedId) || null;
   const marks = [];
   if (selected) {
-    for (const ev of selected.evidence) if (ev.start != null) marks.push([ev.start, ev.end, "evidence"]);
+    for (const ev of selected.evidence) {
+      // A span in another article has no place in this one's text.
+      const here = ev.document_id == null || ev.document_id === documentId;
+      if (ev.start != null && here) marks.push([ev.start, ev.end, "evidence"]);
+    }
     if (selected.actor_mention) marks.push([selected.actor_mention.start, selected.actor_mention.end, "mention"]);
   }
   // Only the paragraphs whose claims, lanes, selection or marks changed are drawn again.
