@@ -592,3 +592,40 @@ def test_claim_records_and_hf_rows_carry_the_origin(client, port, token_for):
     [hf_row] = list(hf.iter_hf_rows(records))
     validator("hf-claim-row.schema.json").validate(hf_row)
     assert hf_row["origin"] == "suggestion"
+
+
+class _RunsOnLoad:
+    """A pickle that calls a function when loaded, as a crafted backup's model could."""
+
+    def __reduce__(self):
+        return (_record_load, ())
+
+
+LOADED: list[bool] = []
+
+
+def _record_load() -> None:
+    LOADED.append(True)
+
+
+def test_a_stored_model_this_server_did_not_write_is_never_unpickled(client, port,
+                                                                     token_for):
+    """A model blob that came in another way than training here (a restored backup: its
+    checksum is no signature) is not loaded, since unpickling runs its code; the document
+    gets the rules' suggestions."""
+    import io
+
+    import joblib
+
+    buffer = io.BytesIO()
+    joblib.dump(_RunsOnLoad(), buffer)
+    db.session.add(SuggestionModel(project_id=port.project_id, version=1, scores={},
+                                   document_ids=[], blob=buffer.getvalue()))
+    db.session.commit()
+    LOADED.clear()
+    response = client.get(url(port), headers=token_for("alice"))
+    assert response.status_code == 200
+    assert LOADED == []
+    body = response.get_json()
+    assert body["model_version"] is None
+    assert {s["source"] for s in body["suggestions"]} == {"rules"}

@@ -13,6 +13,7 @@ others' claims never filter anything, since a gap would reveal them too.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 import threading
@@ -20,6 +21,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from ..db import db
@@ -118,14 +120,46 @@ def _latest_model(project: Project) -> _ModelRef | None:
             if row else None)
 
 
-def _loaded(ref: _ModelRef) -> suggester_model.SuggestionModel:
+def _seal(blob: bytes) -> bytes:
+    """The stored form of a model: its pickle behind an HMAC keyed by this server's secret.
+
+    Unpickling runs code, and a stored model can also come from a restored backup, whose
+    checksum anyone can recompute: only a blob this server (same SECRET_KEY) wrote is loaded.
+    """
+    return _mac(blob) + blob
+
+
+def _unsealed(stored: bytes) -> bytes | None:
+    mac, blob = stored[:_MAC_SIZE], stored[_MAC_SIZE:]
+    return blob if hmac.compare_digest(mac, _mac(blob)) else None
+
+
+def _mac(blob: bytes) -> bytes:
+    key = current_app.config["SECRET_KEY"]
+    return hmac.new(key.encode() if isinstance(key, str) else key,
+                    b"suggestion-model\0" + blob, hashlib.sha256).digest()
+
+
+_MAC_SIZE = hashlib.sha256().digest_size
+
+
+def _loaded(ref: _ModelRef) -> suggester_model.SuggestionModel | None:
+    """The stored model, or None when this server did not write it (restored from another
+    server, or a changed SECRET_KEY): the rules then suggest alone until it is retrained."""
     model = _model_cache.get(ref.key)
     if model is None:
-        blob = db.session.execute(
+        stored = db.session.execute(
             select(SuggestionModel.blob).where(SuggestionModel.id == ref.id)).scalar_one()
-        model = suggester_model.loads(blob)
+        blob = _unsealed(bytes(stored))
+        if blob is None:
+            current_app.logger.warning("suggestion model %s (version %s) was not written by "
+                                       "this server: not loaded; retrain it", ref.id,
+                                       ref.version)
+            model = False
+        else:
+            model = suggester_model.loads(blob)
         _model_cache.put(ref.key, model)
-    return model
+    return model or None
 
 
 def _document_suggestions(document: Document) -> tuple[list[Suggestion], _ModelRef | None]:
@@ -135,11 +169,13 @@ def _document_suggestions(document: Document) -> tuple[list[Suggestion], _ModelR
     ref = _latest_model(project)
     if ref is not None and document.id in ref.document_ids:
         ref = None  # never suggest from a model that learnt this document (blind mode)
+    model = _loaded(ref) if ref else None
+    if model is None:
+        ref = None
     key = (document.id, document.text_sha256, _scheme_key(project), hash(actors),
            ref.key if ref else None)
     found = _document_cache.get(key)
     if found is None:
-        model = _loaded(ref) if ref else None
         rules = _rules(project, actors)
         # One at a time: spaCy's shared vocabulary grows as it meets new words, and the
         # server answers from several threads.
@@ -321,7 +357,7 @@ def train(project: Project, user: User | None = None) -> SuggestionModel:
         SuggestionModel.project_id == project.id)).scalar() or 0) + 1
     row = SuggestionModel(project_id=project.id, version=version, scores=scores,
                           document_ids=sorted(d.id for d in documents),
-                          blob=suggester_model.dumps(fitted),
+                          blob=_seal(suggester_model.dumps(fitted)),
                           trained_by_id=user.id if user else None)
     db.session.add(row)
     db.session.commit()
