@@ -81,12 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
 
     import generate
-    from common import bulk_insert_claims, document_ids, make_app, make_project, percentiles
+    from common import make_app, percentiles, seed_project
     from werkzeug.serving import make_server
 
     from annotator.db import db
-    from annotator.models import Project, User
-    from annotator.services import documents, users
+    from annotator.models import User
+    from annotator.services import users
 
     tmp = tempfile.mkdtemp(prefix="annotator-bench-api.")
     server = None
@@ -95,16 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         app = make_app(tmp, args.database_url)
         dialect = app.config["SQLALCHEMY_DATABASE_URI"].split(":", 1)[0]
         with app.app_context():
-            setup = make_project()
-            project = db.session.get(Project, setup.project_id)
-            assert project is not None
-            path = os.path.join(tmp, "docs.jsonl")
-            generate.write_import_jsonl(path, args.docs)
-            with open(path, "rb") as fh:
-                documents.import_file(project, "docs.jsonl", fh.read())
-            ids = document_ids(setup.project_id)
-            bulk_insert_claims(setup, generate.iter_documents(args.docs), ids,
-                               args.claims_per_doc)
+            setup, ids = seed_project(tmp, args.docs, args.claims_per_doc)
             annotator = db.session.get(User, setup.annotator_ids[0])
             assert annotator is not None
             token = users.create_token(annotator, "bench")

@@ -217,12 +217,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
 
     import generate
-    from common import bulk_insert_claims, document_ids, make_app, make_project, percentiles
+    from common import make_app, percentiles, seed_project
     from sqlalchemy import func, select
 
     from annotator.db import db
-    from annotator.models import Claim, Project, User
-    from annotator.services import documents, users
+    from annotator.models import Claim, User
+    from annotator.services import users
     from annotator.throwaway_postgres import free_port, throwaway_postgres
 
     failures: list[str] = []
@@ -233,16 +233,8 @@ def main(argv: list[str] | None = None) -> int:
                                settings={"max_connections": "200"}))
         app = make_app(tmp, url)
         with app.app_context():
-            setup = make_project(annotators=args.users)
-            project = db.session.get(Project, setup.project_id)
-            assert project is not None
-            path = os.path.join(tmp, "docs.jsonl")
-            generate.write_import_jsonl(path, args.docs)
-            with open(path, "rb") as fh:
-                documents.import_file(project, "docs.jsonl", fh.read())
-            ids = document_ids(setup.project_id)
-            bulk_insert_claims(setup, generate.iter_documents(args.docs), ids,
-                               args.claims_per_doc)
+            setup, ids = seed_project(tmp, args.docs, args.claims_per_doc,
+                                      annotators=args.users)
             tokens = [users.create_token(db.session.get(User, uid), "load")
                       for uid in setup.annotator_ids]
             claims_before = db.session.scalar(select(func.max(Claim.id))) or 0

@@ -74,6 +74,26 @@ def document_ids(project_id: int) -> dict[str, int]:
     ).all())
 
 
+def seed_project(tmp: str, docs: int, claims_per_doc: int, annotators: int = 3
+                 ) -> tuple[Setup, dict[str, int]]:
+    """make_project, then `docs` generated documents imported through the app (as a JSONL
+    file written in `tmp`) and `claims_per_doc` claims bulk-inserted on each: the setup,
+    and document ids by external id. Call inside an app context."""
+    from annotator.models import Project
+    from annotator.services import documents
+
+    setup = make_project(annotators=annotators)
+    project = db.session.get(Project, setup.project_id)
+    assert project is not None
+    path = os.path.join(tmp, "docs.jsonl")
+    generate.write_import_jsonl(path, docs)
+    with open(path, "rb") as fh:
+        documents.import_file(project, "docs.jsonl", fh.read())
+    ids = document_ids(setup.project_id)
+    bulk_insert_claims(setup, generate.iter_documents(docs), ids, claims_per_doc)
+    return setup, ids
+
+
 def bulk_insert_claims(setup: Setup, docs: Iterable[generate.GeneratedDocument],
                        ids: dict[str, int], per_doc: int, seed: int = generate.SEED,
                        chunk: int = 1000) -> tuple[int, int]:

@@ -326,3 +326,30 @@ def test_timeline_hides_evidence_quoting_an_article_the_viewer_may_not_open(arti
     (bob_view,) = propositions.timeline(bob, prop)
     item = bob_view["evidence"][0]
     assert (item["text"], item["start"], item["document"]) == (None, None, None)
+
+
+def test_putting_propositions_in_an_incident_is_one_audited_change(articles) -> None:
+    """The incident page's form sets the incident's propositions at once: the ones chosen go
+    in, the others leave; each move is in the history like an edit of the proposition."""
+    from annotator.models import AuditEvent
+
+    project = articles["d1"].project
+    judy = users.by_username("judy")
+    incident = propositions.create_incident(judy, project, {"title": "Crash"})
+    first, second, third = (propositions.create_proposition(judy, project, {"text": t})
+                            for t in ("One", "Two", "Three"))
+    assert propositions.set_incident_propositions(judy, incident, project,
+                                                  [first.id, second.id]) == 2
+    assert propositions.set_incident_propositions(judy, incident, project,
+                                                  [second.id, third.id]) == 2
+    assert [p.incident_id for p in (first, second, third)] == [None, incident.id, incident.id]
+    moves = db.session.execute(db.select(AuditEvent.entity_id, AuditEvent.before,
+                                         AuditEvent.after)
+                               .where(AuditEvent.entity == "proposition",
+                                      AuditEvent.action == "update")
+                               .order_by(AuditEvent.id)).all()
+    assert [(m.entity_id, m.before["incident_id"], m.after["incident_id"]) for m in moves] == [
+        (first.id, None, incident.id), (second.id, None, incident.id),
+        (first.id, incident.id, None), (third.id, None, incident.id)]
+    with pytest.raises(Forbidden):
+        propositions.set_incident_propositions(users.by_username("alice"), incident, project, [])

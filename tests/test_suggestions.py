@@ -7,7 +7,7 @@ import json
 import random
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from annotator import labelscheme
 from annotator.db import db
@@ -629,3 +629,22 @@ def test_a_stored_model_this_server_did_not_write_is_never_unpickled(client, por
     body = response.get_json()
     assert body["model_version"] is None
     assert {s["source"] for s in body["suggestions"]} == {"rules"}
+
+
+KEY = "6f1c1d2e-0b7a-4c55-9d8e-2f3a4b5c6d7e"
+
+
+def test_accept_changes_may_not_name_a_client_id(client, port, token_for):
+    """The accept body holds claim fields; a client_id (the save queue's retry key for
+    creates: accepting has its own, the suggestion) is refused, so one already taken never
+    reaches the database's unique index as a 500."""
+    headers = token_for("alice")
+    first, second = client.get(url(port), headers=headers).get_json()["suggestions"][:2]
+    client.post(f"/api/v1/documents/{port.id}/claims", headers=headers, json={
+        "start": first["start"], "end": first["end"], "text": first["text"],
+        "stance": "asserts", "client_id": KEY})
+    response = client.post(url(port, f"/{second['id']}/accept"), headers=headers,
+                           json={"client_id": KEY})
+    assert response.status_code == 422 and "client_id" in response.get_json()["fields"]
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(Claim.id))) == 1

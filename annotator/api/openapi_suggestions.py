@@ -54,7 +54,8 @@ def paths(json_: Callable[..., dict[str, Any]], errors: Callable[..., dict[str, 
                 "Suggestions"), **errors(401, 404)}}},
         "/documents/{did}/suggestions/{sid}/accept": {"post": {
             "summary": "Make a suggestion your claim (origin: suggestion); the optional body "
-                       "holds fields changed first",
+                       "holds fields changed first (not client_id or suggestion_id: those "
+                       "name a create)",
             "parameters": [did, sid],
             "requestBody": {"required": False, "content": {JSON: {"schema": {
                 "$ref": "#/components/schemas/ClaimWrite"}}}},

@@ -66,7 +66,7 @@ def _verdict_names(project: Project) -> dict[str, str]:
 
 def _detail_page(proposition: Proposition, edit_form: PropositionForm,
                  verdict_form: VerdictForm, status: int = 200) -> ResponseReturnValue:
-    project = db_project(proposition)
+    project = _project_of(proposition)
     entries = propositions.timeline(current_user, proposition)
     stances = {s["value"]: s.get("label") or s["value"]
                for s in project.label_scheme.get("stances", [])}
@@ -81,12 +81,12 @@ def _detail_page(proposition: Proposition, edit_form: PropositionForm,
         can_review=access.can_adjudicate(current_user, project)), status
 
 
-def db_project(proposition: Proposition) -> Project:
-    return access.project_for(current_user, proposition.project_id)
+def _project_of(row: Proposition | Incident) -> Project:
+    return access.project_for(current_user, row.project_id)
 
 
 def _forms(proposition: Proposition) -> tuple[PropositionForm, VerdictForm]:
-    project = db_project(proposition)
+    project = _project_of(proposition)
     edit_form = PropositionForm(data={
         "text": proposition.text, "incident_id": str(proposition.incident_id or "")})
     edit_form.incident_id.choices = _incident_choices(project)
@@ -127,7 +127,7 @@ def edit(prid: int) -> ResponseReturnValue:
 @login_required
 def verdict(prid: int) -> ResponseReturnValue:
     proposition = _found(propositions.proposition_for, prid)
-    if not access.can_adjudicate(current_user, db_project(proposition)):
+    if not access.can_adjudicate(current_user, _project_of(proposition)):
         abort(403)
     edit_form, verdict_form = _forms(proposition)
     if verdict_form.validate_on_submit():
@@ -175,7 +175,7 @@ def incidents(pid: int) -> ResponseReturnValue:
 
 def _incident_page(incident: Incident, form: IncidentForm, assign_form: AssignPropositionsForm,
                    status: int = 200) -> ResponseReturnValue:
-    project = access.project_for(current_user, incident.project_id)
+    project = _project_of(incident)
     counts = propositions.visible_claim_counts(current_user, project)
     members = propositions.list_propositions(project, incident_id=incident.id)
     return render_template(
@@ -186,7 +186,7 @@ def _incident_page(incident: Incident, form: IncidentForm, assign_form: AssignPr
 
 
 def _incident_forms(incident: Incident) -> tuple[IncidentForm, AssignPropositionsForm]:
-    project = access.project_for(current_user, incident.project_id)
+    project = _project_of(incident)
     form = IncidentForm(obj=incident)
     everything = propositions.list_propositions(project)
     assign_form = AssignPropositionsForm(data={
@@ -207,7 +207,7 @@ def incident(iid: int) -> ResponseReturnValue:
 def edit_incident(iid: int) -> ResponseReturnValue:
     found = _found(propositions.incident_for, iid)
     form, assign_form = _incident_forms(found)
-    if not access.can_adjudicate(current_user, found_project(found)):
+    if not access.can_adjudicate(current_user, _project_of(found)):
         abort(403)
     if form.validate_on_submit():
         try:
@@ -220,23 +220,17 @@ def edit_incident(iid: int) -> ResponseReturnValue:
     return _incident_page(found, form, assign_form, 422)
 
 
-def found_project(incident: Incident) -> Project:
-    return access.project_for(current_user, incident.project_id)
-
-
 @bp.post("/incidents/<int:iid>/propositions")
 @login_required
 def assign(iid: int) -> ResponseReturnValue:
     found = _found(propositions.incident_for, iid)
-    project = found_project(found)
+    project = _project_of(found)
     if not access.can_adjudicate(current_user, project):
         abort(403)
     form, assign_form = _incident_forms(found)
     if assign_form.validate_on_submit():
-        chosen = set(assign_form.propositions.data or [])
-        current = {p.id for p in propositions.list_propositions(project, incident_id=found.id)}
-        propositions.assign_propositions(current_user, found, project, sorted(chosen))
-        propositions.assign_propositions(current_user, None, project, sorted(current - chosen))
+        propositions.set_incident_propositions(current_user, found, project,
+                                               assign_form.propositions.data or [])
         flash("Propositions assigned.")
         return redirect(url_for("propositions.incident", iid=iid))
     return _incident_page(found, form, assign_form, 422)

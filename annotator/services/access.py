@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
-from sqlalchemy import event, select
+from sqlalchemy import Select, bindparam, event, select
 from sqlalchemy.orm import Session
 
 from ..db import db
@@ -28,21 +29,33 @@ def forget_roles() -> None:
     db.session.info.pop(_ROLES, None)
 
 
+def _remembered(key: tuple[object, ...]) -> tuple[bool, object]:
+    """(found, value) from this request's cache (see remember_roles)."""
+    session = db.session()
+    cache = session.info.get(_ROLES)
+    if cache is not None and key in cache and not (session.new or session.dirty
+                                                  or session.deleted):
+        return True, cache[key]
+    return False, None
+
+
+def _remember(key: tuple[object, ...], value: object) -> None:
+    cache = db.session.info.get(_ROLES)
+    if cache is not None:
+        cache[key] = value
+
+
 def role_in(user: User, project: Project) -> str | None:
     """The user's role in the project, or None when not a member."""
-    session = db.session()
-    roles = session.info.get(_ROLES)
-    key = (user.id, project.id)
-    if roles is not None and key in roles and not (session.new or session.dirty
-                                                  or session.deleted):
-        return roles[key]
+    found, role = _remembered((user.id, project.id))
+    if found:
+        return role  # type: ignore[return-value]
     role = db.session.execute(
         select(Membership.role).where(
             Membership.project_id == project.id, Membership.user_id == user.id
         )
     ).scalar_one_or_none()
-    if roles is not None:
-        roles[key] = role
+    _remember((user.id, project.id), role)
     return role
 
 
@@ -73,7 +86,25 @@ def sees_all_documents(user: User, project: Project) -> bool:
     return user.is_admin or role_in(user, project) in (Role.MANAGER, Role.ADJUDICATOR)
 
 
+def assignment_of(user: User, document: Document) -> Assignment | None:
+    """The user's assignment to the document, or None (remembered like role_in's answers:
+    document_for reads it in the same query as the document)."""
+    found, assignment = _remembered(("assignment", user.id, document.id))
+    if found:
+        return assignment  # type: ignore[return-value]
+    assignment = db.session.execute(
+        select(Assignment).where(
+            Assignment.document_id == document.id, Assignment.user_id == user.id
+        )
+    ).scalar_one_or_none()
+    _remember(("assignment", user.id, document.id), assignment)
+    return assignment
+
+
 def is_assigned(user: User, document: Document) -> bool:
+    found, assignment = _remembered(("assignment", user.id, document.id))
+    if found:
+        return assignment is not None
     return db.session.execute(
         select(Assignment.id).where(
             Assignment.document_id == document.id, Assignment.user_id == user.id
@@ -107,15 +138,37 @@ def managed_project_for(user: User, project_id: int) -> Project:
     return project
 
 
+@cache
+def _document_query() -> Select:
+    # Built once: building the statement cost as much as running it.
+    return (
+        select(Document, Project, Membership.role, Assignment)
+        .join(Project, Project.id == Document.project_id)
+        .outerjoin(Membership, (Membership.project_id == Project.id)
+                   & (Membership.user_id == bindparam("user_id")))
+        .outerjoin(Assignment, (Assignment.document_id == Document.id)
+                   & (Assignment.user_id == bindparam("user_id")))
+        .where(Document.id == bindparam("document_id"))
+    )
+
+
 def document_for(user: User, document_id: int) -> Document:
-    document = db.session.get(Document, document_id)
-    if document is None:
+    # One query for the document, its project, the user's role and assignment (each API
+    # request on a document asks all four): the role and the assignment are remembered for
+    # the rest of the request, and document.project holds the project (the session's
+    # identity map alone keeps it only while something references it).
+    row = db.session.execute(_document_query(),
+                             {"document_id": document_id, "user_id": user.id}).first()
+    if row is None:
         raise NotFound("document not found")
-    try:
-        project = project_for(user, document.project_id)
-    except NotFound:
-        raise NotFound("document not found") from None
-    if not sees_all_documents(user, project) and not is_assigned(user, document):
+    document, project, role, assignment = row
+    _remember((user.id, project.id), role)
+    _remember(("assignment", user.id, document.id), assignment)
+    document.project  # noqa: B018  (from the identity map: no query; now held)
+    if not (user.is_admin or role):
+        raise NotFound("document not found")
+    sees_all = user.is_admin or role in (Role.MANAGER, Role.ADJUDICATOR)
+    if not sees_all and assignment is None:
         raise NotFound("document not found")
     return document
 

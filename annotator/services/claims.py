@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import labelscheme
@@ -309,20 +311,30 @@ def _unknown_evidence_ids(claim: Claim | None, items: list[dict[str, Any]]) -> d
     }
 
 
+def _insert_audit(rows: list[dict[str, Any]]) -> None:
+    # A Core INSERT in the session's transaction: the events are never read back as
+    # objects, and the unit of work's second flush cost as much as the rest of a create
+    # (issue 7). Callers have flushed the claim first, so its id (and evidence ids) exist.
+    if rows:
+        db.session.connection().execute(insert(AuditEvent.__table__), rows)
+
+
 def _audit(user: User, project: Project, action: str, claim: Claim,
            before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
-    db.session.add(AuditEvent(user_id=user.id, project_id=project.id, action=action,
-                              entity="claim", entity_id=claim.id, claim_id=claim.id,
-                              before=before, after=after))
+    _insert_audit([{"at": utcnow(), "user_id": user.id, "project_id": project.id,
+                    "action": action, "entity": "claim", "entity_id": claim.id,
+                    "claim_id": claim.id, "before": before, "after": after}])
 
 
 def _audit_evidence(user: User, project: Project, claim: Claim,
                     changes: list[EvidenceChange]) -> None:
-    for action, evidence, before in changes:
-        after = None if action == "delete" else evidence_to_dict(evidence, claim.document_id)
-        db.session.add(AuditEvent(user_id=user.id, project_id=project.id, action=action,
-                                  entity="evidence", entity_id=evidence.id, claim_id=claim.id,
-                                  before=before, after=after))
+    now = utcnow()
+    _insert_audit([
+        {"at": now, "user_id": user.id, "project_id": project.id, "action": action,
+         "entity": "evidence", "entity_id": evidence.id, "claim_id": claim.id,
+         "before": before,
+         "after": None if action == "delete" else evidence_to_dict(evidence, claim.document_id)}
+        for action, evidence, before in changes])
 
 
 def list_claims(user: User, document: Document) -> list[Claim]:
@@ -355,6 +367,34 @@ def _commit_keeping_state() -> None:
         session.expire_on_commit = True
 
 
+@cache
+def _listing_queries(*, all_annotators: bool, with_gold: bool) -> tuple[Select, Select]:
+    """listed_claims' two statements, built once per kind of viewer (building them cost as
+    much as running them); parameters document_id and user_id."""
+    table, users, actors, evidence_table = (Claim.__table__, User.__table__, Actor.__table__,
+                                            Evidence.__table__)
+    query = (
+        select(table, users.c.username.label("annotator_name"),
+               actors.c.name.label("actor_name"))
+        .join(users, users.c.id == table.c.annotator_id)
+        .outerjoin(actors, actors.c.id == table.c.actor_id)
+        .where(table.c.document_id == bindparam("document_id"), table.c.deleted_at.is_(None))
+        .order_by(table.c.start, table.c.end, table.c.id)
+    )
+    if not all_annotators:
+        query = query.where(table.c.annotator_id == bindparam("user_id"))
+    if not with_gold:
+        query = query.where(table.c.is_gold.is_(False))
+    evidence_query = (
+        select(evidence_table)
+        .join(table, table.c.id == evidence_table.c.claim_id)
+        .where(table.c.document_id == bindparam("document_id"),
+               evidence_table.c.deleted_at.is_(None))
+        .order_by(evidence_table.c.claim_id, evidence_table.c.position)
+    )
+    return query, evidence_query
+
+
 def listed_claims(user: User, document: Document) -> list[dict[str, Any]]:
     """What list_claims returns, as claim_to_dict records, read with plain (Core) rows.
 
@@ -362,26 +402,17 @@ def listed_claims(user: User, document: Document) -> list[dict[str, Any]]:
     most of that time for a long document (1,000 claims).
     """
     project = db.session.get(Project, document.project_id)
-    table = Claim.__table__
-    query = (
-        select(table, User.username.label("annotator_name"), Actor.name.label("actor_name"))
-        .join(User, User.id == table.c.annotator_id)
-        .outerjoin(Actor, Actor.id == table.c.actor_id)
-        .where(table.c.document_id == document.id, table.c.deleted_at.is_(None))
-        .order_by(table.c.start, table.c.end, table.c.id)
-    )
-    if not access.sees_all_claims(user, project):
-        query = query.where(table.c.annotator_id == user.id)
-    if not access.can_adjudicate(user, project):
-        query = query.where(table.c.is_gold.is_(False))
-    rows = db.session.execute(query).all()
+    claims_query, evidence_query = _listing_queries(
+        all_annotators=access.sees_all_claims(user, project),
+        with_gold=access.can_adjudicate(user, project))
+    # Core statements on the session's connection (its transaction): no ORM step at all,
+    # which is most of the cost of two small reads (issue 7's fetch benchmark).
+    db.session.flush()  # what session.execute would do first (nothing, on a GET)
+    connection = db.session.connection()
+    parameters = {"document_id": document.id, "user_id": user.id}
+    rows = connection.execute(claims_query, parameters).all()
     evidence: dict[int, list[Any]] = {}
-    for item in db.session.execute(
-        select(Evidence.__table__)
-        .join(table, table.c.id == Evidence.claim_id)
-        .where(table.c.document_id == document.id, Evidence.deleted_at.is_(None))
-        .order_by(Evidence.claim_id, Evidence.position)
-    ).all():
+    for item in connection.execute(evidence_query, parameters).all():
         evidence.setdefault(item.claim_id, []).append(item)
     text = document.text
     closed = _closed_to(user, project, document.id,
@@ -410,12 +441,14 @@ def create_claim(user: User, document: Document, payload: Any, *,
     claim = Claim(document=document, annotator_id=user.id, start=0, end=1, text="", stance="",
                   is_gold=sources is not None, source_claim_ids=sources,
                   client_id=data.get("client_id"),
-                  origin="suggestion" if suggestion else "manual", suggestion=suggestion)
+                  origin="suggestion" if suggestion else "manual", suggestion=suggestion,
+                  all_evidence=[])  # set: read after the flush without a query
     _apply(claim, project, data)
     db.session.add(claim)
     changes = _apply_evidence(claim, data.get("evidence") or [])
     db.session.flush()
-    db.session.expire(claim, ["evidence"])
+    # A new claim's live evidence is all of it, in position order: set, not reloaded.
+    set_committed_value(claim, "evidence", list(claim.all_evidence))
     _audit(user, project, "create", claim, None, claim_to_dict(claim))
     _audit_evidence(user, project, claim, changes)
     if commit:

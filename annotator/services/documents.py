@@ -284,7 +284,7 @@ def _assignment(document: Document, user: User) -> Assignment | None:
 
 def status_of(document: Document, user: User) -> str | None:
     """The user's status on the document, or None when it is not assigned to them."""
-    assignment = _assignment(document, user)
+    assignment = access.assignment_of(user, document)
     return assignment.status if assignment else None
 
 

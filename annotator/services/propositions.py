@@ -108,16 +108,22 @@ def visible_claim_counts(user: User, project: Project) -> dict[int, int]:
 # ---------- propositions ----------
 
 
+def _member_row(user: User, model: type[Any], row_id: int, noun: str) -> Any:
+    """The row (of a table with project_id) if the user is a member of its project;
+    NotFound otherwise, the same for a row that does not exist."""
+    row = db.session.get(model, row_id)
+    if row is None:
+        raise NotFound(f"{noun} not found")
+    try:
+        access.project_for(user, row.project_id)
+    except NotFound:
+        raise NotFound(f"{noun} not found") from None
+    return row
+
+
 def proposition_for(user: User, proposition_id: int) -> Proposition:
     """The proposition if the user is a member of its project; NotFound otherwise."""
-    proposition = db.session.get(Proposition, proposition_id)
-    if proposition is None:
-        raise NotFound("proposition not found")
-    try:
-        access.project_for(user, proposition.project_id)
-    except NotFound:
-        raise NotFound("proposition not found") from None
-    return proposition
+    return _member_row(user, Proposition, proposition_id, "proposition")
 
 
 def list_propositions(project: Project, *, incident_id: int | None = None,
@@ -431,14 +437,7 @@ def evidence_by_relation(entries: list[dict[str, Any]]) -> dict[str, list[dict[s
 
 
 def incident_for(user: User, incident_id: int) -> Incident:
-    incident = db.session.get(Incident, incident_id)
-    if incident is None:
-        raise NotFound("incident not found")
-    try:
-        access.project_for(user, incident.project_id)
-    except NotFound:
-        raise NotFound("incident not found") from None
-    return incident
+    return _member_row(user, Incident, incident_id, "incident")
 
 
 def list_incidents(project: Project) -> list[tuple[Incident, int]]:
@@ -534,16 +533,22 @@ def delete_incident(user: User, incident: Incident) -> None:
     db.session.commit()
 
 
-def assign_propositions(user: User, incident: Incident | None, project: Project,
-                        proposition_ids: list[int]) -> int:
-    """Put the propositions (of the project) in the incident (None: in none); return how
-    many changed."""
+def set_incident_propositions(user: User, incident: Incident, project: Project,
+                              proposition_ids: list[int]) -> int:
+    """Make these propositions (of the project) the incident's: they join it, its others
+    leave it (no incident); one transaction, each move audited. Return how many moved."""
     _require_reviewer(user, project)
+    chosen = set(proposition_ids)
     changed = 0
     for proposition in db.session.execute(select(Proposition).where(
-            Proposition.project_id == project.id, Proposition.id.in_(proposition_ids))).scalars():
-        target = incident.id if incident else None
+            Proposition.project_id == project.id,
+            or_(Proposition.id.in_(chosen), Proposition.incident_id == incident.id))
+            .order_by(Proposition.id)).scalars():
+        target = incident.id if proposition.id in chosen else None
         if proposition.incident_id != target:
+            _audit(user, project, "update", "proposition", proposition.id,
+                   {"text": proposition.text, "incident_id": proposition.incident_id},
+                   {"text": proposition.text, "incident_id": target})
             proposition.incident_id = target
             changed += 1
     db.session.commit()

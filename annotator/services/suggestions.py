@@ -257,6 +257,12 @@ def accept(user: User, document: Document, suggestion_id: str,
     }
     if changes is not None and not isinstance(changes, dict):
         raise InvalidInput("expected a JSON object", {"(body)": "expected a JSON object"})
+    # Accepting is idempotent by the suggestion itself (above): a create's retry key or
+    # suggestion id has no meaning here (a key already taken would break a unique index).
+    named = {f: "not allowed when accepting a suggestion" for f in ("client_id", "suggestion_id")
+             if f in (changes or {})}
+    if named:
+        raise InvalidInput("the accepted claim's changes name a create's fields", named)
     payload = {**proposed, **(changes or {})}
     if payload.get("actor") is None:
         payload.pop("actor", None)

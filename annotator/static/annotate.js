@@ -6,6 +6,7 @@ import { api } from "./api.js";
 import { SaveQueue, newClientId } from "./savequeue.js";
 import { renderConflict } from "./conflicts.js";
 import { ArticleView } from "./highlights.js";
+import { matchesKey as matches } from "./keys.js";
 
 const root = document.getElementById("annotate");
 const documentId = Number(root.dataset.documentId);
@@ -844,23 +845,6 @@ $("next-document").addEventListener("click", () => go(root.dataset.nextUrl));
 $("previous-document").addEventListener("click", () => go(root.dataset.previousUrl));
 
 // ---------- keyboard shortcuts, all defined in the label scheme ----------
-
-function parseKey(spec) {
-  const parts = spec.split("+");
-  const key = parts.pop();
-  return { key, ctrl: parts.includes("Ctrl"), alt: parts.includes("Alt"), shift: parts.includes("Shift"), meta: parts.includes("Meta") };
-}
-
-function matches(event, spec) {
-  const want = parseKey(spec);
-  if (event.ctrlKey !== want.ctrl || event.altKey !== want.alt || event.metaKey !== want.meta) return false;
-  if (want.shift && !event.shiftKey) return false;
-  if (want.key.length === 1) {
-    const k = want.key.toLowerCase();
-    return event.key.toLowerCase() === k || event.code === `Digit${k}` || event.code === `Key${k.toUpperCase()}`;
-  }
-  return event.key === want.key;
-}
 
 const actions = {
   save: () => {

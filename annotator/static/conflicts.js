@@ -26,8 +26,9 @@ function valueOf(claim, spec) {
     const v = claim[k];
     if (k === "actor_mention") return v ? [v.start, v.end] : null;
     if (k === "evidence") {
-      return (v || []).map((e) => [e.type, e.relation, e.description || "", e.start ?? null,
-        e.end ?? null, e.source_url || null]);
+      // document_id: a span in another article (absent for the claim's own).
+      return (v || []).map((e) => [e.type, e.relation, e.description || "", e.document_id ?? null,
+        e.start ?? null, e.end ?? null, e.source_url || null]);
     }
     return v ?? (k === "note" ? "" : null);
   });

@@ -46,7 +46,7 @@ function comparable(claim) {
     mention ? [mention.start, mention.end] : null,
     claim.stance, claim.verdict || null, claim.note || "",
     (claim.evidence || []).map((e) => [e.type, e.relation, e.description || "",
-      e.start ?? null, e.end ?? null, e.source_url || null]),
+      e.document_id ?? null, e.start ?? null, e.end ?? null, e.source_url || null]),
   ]);
 }
 

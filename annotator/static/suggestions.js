@@ -5,6 +5,7 @@
 // annotate.js tells this module when it redrew the text ("textrendered") and is asked to
 // open a suggestion in its form ("opensuggestion") or to reload the claims ("claimschanged").
 import { api } from "./api.js";
+import { matchesKey as matches } from "./keys.js";
 
 const root = document.getElementById("annotate");
 const panel = document.getElementById("suggestions");
@@ -189,23 +190,6 @@ function edit(suggestion) {
 }
 
 // ---------- keys ----------
-
-function parseKey(spec) {
-  const parts = spec.split("+");
-  const key = parts.pop();
-  return { key, ctrl: parts.includes("Ctrl"), alt: parts.includes("Alt"), shift: parts.includes("Shift"), meta: parts.includes("Meta") };
-}
-
-function matches(event, spec) {
-  const want = parseKey(spec);
-  if (event.ctrlKey !== want.ctrl || event.altKey !== want.alt || event.metaKey !== want.meta) return false;
-  if (want.shift && !event.shiftKey) return false;
-  if (want.key.length === 1) {
-    const k = want.key.toLowerCase();
-    return event.key.toLowerCase() === k || event.code === `Key${k.toUpperCase()}` || event.code === `Digit${k}`;
-  }
-  return event.key === want.key;
-}
 
 // The page's own keys: a suggestion key equal to one of them is left out (the server checks
 // schemes that name suggestion keys; the defaults could still meet an older scheme's key).
