@@ -12,7 +12,14 @@ import pytest
 from annotator import __version__, create_app
 from annotator.throwaway_postgres import free_port
 from tests.conftest import PASSWORD
-from tests.serve_process import ANNOTATOR, get_json, serve, serve_env, wait_healthy
+from tests.serve_process import (
+    ANNOTATOR,
+    get_json,
+    serve,
+    serve_env,
+    wait_healthy,
+    wait_workers,
+)
 
 REQUESTS = "annotator.requests"
 
@@ -153,7 +160,8 @@ def test_serve_upgrade_migrates_then_serves_with_gunicorn_workers_and_logs(tmp_p
     with serve(fresh_sqlite_env(tmp_path), "--upgrade", workers=2) as served:
         wait_healthy(served)
         status, body = get_json(served.url + "/healthz")
-        workers = served.worker_pids()
+        # Healthy means one worker answers; the second may still be booting.
+        workers = wait_workers(served, 2)
         log = served.log()
 
     assert (status, body["database"]) == (200, "ok")
