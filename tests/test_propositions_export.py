@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator
 from annotator.db import db
 from annotator.models import Document
 from annotator.services import (
+    adjudication,
     assignments,
     claims,
     documents,
@@ -243,3 +244,13 @@ def test_incident_delete_keeps_its_propositions(project, linked) -> None:
     db.session.refresh(linked["loss"])
     assert linked["loss"].incident_id is None
     assert projects.visible_projects(maria)  # nothing else went with it
+
+
+def test_claims_rejected_in_adjudication_leave_the_proposition_dataset(project, linked) -> None:
+    denial = linked["denial"]
+    adjudication.reject(users.by_username("maria"), denial.document, [denial.id])
+
+    records = {r["proposition_id"]: r for r in propositions.proposition_records(project)}
+
+    loss = records[linked["loss"].id]
+    assert [c["claim_id"] for c in loss["claims"]] == [linked["confirmation"].id]

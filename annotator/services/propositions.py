@@ -590,15 +590,17 @@ def linking_report(project: Project, *, include_unfinished: bool = True) -> dict
 def proposition_records(project: Project, claim_set: str = "all",
                         split_of: Callable[[dict[str, Any]], str] | None = None
                         ) -> Iterator[dict[str, Any]]:
-    """One record per proposition with its live linked claims (`claim_set`: all, gold or
-    annotators), as schemas/proposition-record.schema.json describes. With `split_of` (a
+    """One record per proposition with its live, unrejected linked claims (`claim_set`: all,
+    gold or annotators), as schemas/proposition-record.schema.json describes. With `split_of` (a
     dataset bundle's splitter, given {"id", "meta"} of a document) each claim says the split
     of its document."""
     propositions = db.session.execute(
         select(Proposition).where(Proposition.project_id == project.id)
         .options(selectinload(Proposition.incident)).order_by(Proposition.id)).scalars().all()
     for proposition in propositions:
-        conditions = [ClaimLink.proposition_id == proposition.id, Claim.deleted_at.is_(None)]
+        # A claim an adjudicator rejected is not evidence of what was said.
+        conditions = [ClaimLink.proposition_id == proposition.id, Claim.deleted_at.is_(None),
+                      Claim.rejected.is_(False)]
         if claim_set != "all":
             conditions.append(Claim.is_gold.is_(claim_set == "gold"))
         linked = db.session.execute(
