@@ -17,6 +17,7 @@ from .errors import Forbidden, NotFound
 # all claims, the gold?). Any write through the session (flush, commit, rollback) empties
 # it, and it is not trusted while the session holds unflushed changes. Only a session that
 # lives for one request may use it: a longer one would miss other sessions' changes.
+# document_for also leaves the user's assignment to the document there (assignment_of).
 _ROLES = "access.roles"
 
 
