@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=2000)
     parser.add_argument("--reps", type=int, default=200)
-    parser.add_argument("--profile", choices=("fetch", "create"))
+    parser.add_argument("--profile", choices=("fetch", "create", "edit"))
     parser.add_argument("--database-url")
     parser.add_argument("--sql", action="store_true", help="print every statement")
     args = parser.parse_args(argv)
@@ -112,8 +112,19 @@ def main(argv: list[str] | None = None) -> int:
                         json={"start": start, "end": start + 10,
                               "text": text[start:start + 10], "stance": "claim"})
         assert r.status_code == 201, r.get_data(as_text=True)
+        created.append(r.get_json())
 
-    for name, call in (("fetch", fetch), ("create", create)):
+    created: list[dict[str, Any]] = []
+    edits = iter(range(10**9))
+
+    def edit(_did: int) -> None:
+        claim = created[next(edits) % len(created)]
+        r = client.patch(f"/api/v1/claims/{claim['id']}", headers=auth,
+                         json={"version": claim["version"], "note": f"edit {claim['version']}"})
+        assert r.status_code == 200, r.get_data(as_text=True)
+        claim["version"] = r.get_json()["version"]
+
+    for name, call in (("fetch", fetch), ("create", create), ("edit", edit)):
         call(sample[0])  # warm: first request compiles queries and schemas
         times, cpu, counts = [], [], []
         profiler = cProfile.Profile() if args.profile == name else None

@@ -7,6 +7,7 @@ from functools import cache
 
 from sqlalchemy import Select, bindparam, event, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..db import db
 from ..models import Assignment, Claim, Document, Membership, Project, Role, User
@@ -182,6 +183,9 @@ def claim_for(user: User, claim_id: int, *, include_deleted: bool = False) -> Cl
     project = db.session.get(Project, claim.document.project_id)
     if project is None or not (user.is_admin or role_in(user, project)):
         raise NotFound("claim not found")
+    # The session holds objects weakly: hung on the document, the project stays loaded for
+    # the rest of the request instead of being read again by each later get().
+    set_committed_value(claim.document, "project", project)
     if claim.annotator_id != user.id and not sees_all_claims(user, project):
         raise NotFound("claim not found")
     # Gold would tell annotators what the "right" answer was: only reviewers see it.

@@ -549,7 +549,8 @@ def update_claim(user: User, claim: Claim, payload: Any) -> Claim:
         current = db.session.get(Claim, claim.id)
         raise Conflict("the claim was changed since you loaded it",
                        viewed_claim(user, current)) from None
-    db.session.expire(claim, ["evidence"])
+    if changes:  # the view-only `evidence` list is stale only when evidence changed
+        db.session.expire(claim, ["evidence"])
     _audit(user, project, "update", claim, before, claim_to_dict(claim))
     _audit_evidence(user, project, claim, changes)
     _commit_keeping_state()
