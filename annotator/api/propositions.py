@@ -6,7 +6,7 @@ from flask import g, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from ..services import access, propositions
-from ..services.errors import InvalidInput
+from ..services.errors import require_object
 from .routes import _json_body, bp
 
 
@@ -73,9 +73,7 @@ def delete_proposition(prid: int) -> ResponseReturnValue:
 @bp.put("/propositions/<int:prid>/verdict")
 def set_proposition_verdict(prid: int) -> ResponseReturnValue:
     proposition = propositions.proposition_for(g.user, prid)
-    body = _json_body()
-    if not isinstance(body, dict):
-        raise InvalidInput("expected a JSON object", {"(body)": "expected a JSON object"})
+    body = require_object(_json_body())
     propositions.set_verdict(g.user, proposition, body.get("verdict"), body.get("note", ""))
     return jsonify(_proposition_view(proposition))
 

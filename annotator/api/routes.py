@@ -22,7 +22,14 @@ from ..services import (
     tool_import,
     users,
 )
-from ..services.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+from ..services.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    ServiceError,
+    require_object,
+)
 from ..validation import unstorable_text
 from .openapi import openapi_document
 
@@ -334,9 +341,7 @@ def create_gold(did: int) -> ResponseReturnValue:
     """Accept one version ({"accept": id, "also": [ids]}), merge ({"span_from": id,
     "fields_from": id}) or write one ({"claim": {...}, "sources": [ids]})."""
     document = access.adjudicable_document_for(g.user, did)
-    body = _json_body()
-    if not isinstance(body, dict):
-        raise InvalidInput("expected a JSON object", {"(body)": "expected a JSON object"})
+    body = require_object(_json_body())
     if "accept" in body:
         also = body.get("also") or []
         if not isinstance(also, list):

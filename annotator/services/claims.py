@@ -28,7 +28,7 @@ from ..models import (
 )
 from ..validation import field_errors
 from . import access, projects
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import Conflict, InvalidInput, NotFound, require_object
 
 CLAIM_FIELDS = ("start", "end", "text", "actor", "actor_mention", "stance", "verdict", "note",
                 "evidence")
@@ -227,8 +227,7 @@ def _checked(project: Project, document: Document, data: dict[str, Any],
 
 
 def _schema_checked(payload: Any, *, required: tuple[str, ...]) -> dict[str, Any]:
-    if not isinstance(payload, dict):
-        raise InvalidInput("expected a JSON object", {"(body)": "expected a JSON object"})
+    require_object(payload)
     errors = field_errors("claim-write.schema.json", payload)
     for field in required:
         if field not in payload:

@@ -40,3 +40,10 @@ class Conflict(ServiceError):
     def __init__(self, message: str, current: dict[str, Any]) -> None:
         super().__init__(message)
         self.current = current
+
+
+def require_object(payload: Any) -> dict[str, Any]:
+    """`payload` when it is a JSON object; otherwise InvalidInput naming the body."""
+    if not isinstance(payload, dict):
+        raise InvalidInput("expected a JSON object", {"(body)": "expected a JSON object"})
+    return payload

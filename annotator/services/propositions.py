@@ -36,7 +36,7 @@ from ..models import (
     isoformat,
 )
 from . import access
-from .errors import Forbidden, InvalidInput, NotFound
+from .errors import Forbidden, InvalidInput, NotFound, require_object
 
 if TYPE_CHECKING:  # scikit-learn takes seconds to import: load it on first use only
     from ..similarity import SimilarityIndex
@@ -223,8 +223,7 @@ def _audit(user: User, project: Project, action: str, entity: str, entity_id: in
 def create_proposition(user: User, project: Project, payload: Any) -> Proposition:
     """A new proposition ({"text", "incident_id"?}); any member may make one while
     annotating. InvalidInput names each bad field."""
-    if not isinstance(payload, dict):
-        raise InvalidInput("expected a JSON object", {"(body)": "expected a JSON object"})
+    require_object(payload)
     errors: dict[str, str] = {}
     text = _text(payload.get("text"), "text", errors, required=True)
     incident_id = _incident_of(project, payload.get("incident_id"), errors)
@@ -254,8 +253,7 @@ def update_proposition(user: User, proposition: Proposition, payload: Any) -> Pr
     """Change text and/or incident ({"text"?, "incident_id"?}); Forbidden unless can_edit."""
     if not can_edit(user, proposition):
         raise Forbidden("only adjudicators, managers and its creator can change a proposition")
-    if not isinstance(payload, dict):
-        raise InvalidInput("expected a JSON object", {"(body)": "expected a JSON object"})
+    require_object(payload)
     project = _project(proposition)
     errors: dict[str, str] = {}
     before = {"text": proposition.text, "incident_id": proposition.incident_id}
@@ -468,8 +466,7 @@ def _bad() -> str:
 
 
 def _incident_fields(payload: Any, current: Incident | None) -> dict[str, Any]:
-    if not isinstance(payload, dict):
-        raise InvalidInput("expected a JSON object", {"(body)": "expected a JSON object"})
+    require_object(payload)
 
     def given(name: str) -> Any:
         return payload[name] if name in payload else getattr(current, name, None)

@@ -39,7 +39,7 @@ from ..suggester import model as suggester_model
 from ..suggester import text as suggester_text
 from ..suggester.rules import Rules, Suggestion, suggestion_keys
 from . import claims
-from .errors import InvalidInput, NotFound
+from .errors import InvalidInput, NotFound, require_object
 
 _SUGGESTION_ID = re.compile(r"^(\d{1,9})-(\d{1,9})$")
 _CACHE_SIZE = 256
@@ -255,8 +255,8 @@ def accept(user: User, document: Document, suggestion_id: str,
             "start": suggestion.actor_mention[0], "end": suggestion.actor_mention[1],
             "text": document.text[suggestion.actor_mention[0]:suggestion.actor_mention[1]]}),
     }
-    if changes is not None and not isinstance(changes, dict):
-        raise InvalidInput("expected a JSON object", {"(body)": "expected a JSON object"})
+    if changes is not None:
+        require_object(changes)
     # Accepting is idempotent by the suggestion itself (above): a create's retry key or
     # suggestion id has no meaning here (a key already taken would break a unique index).
     named = {f: "not allowed when accepting a suggestion" for f in ("client_id", "suggestion_id")
