@@ -32,7 +32,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import generate
+from phases import run_phase
 
 TRACEMALLOC_AUTO_MAX_DOCS = 20_000
 
@@ -190,17 +190,6 @@ def phase_bundle(args: argparse.Namespace) -> dict[str, Any]:
             "heap_peak_mb": heap_peak, "manifest": manifest, "profile": profile}
 
 
-def run_phase(database_url: str, *extra: str) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, *extra]
-    # The URL goes by environment, not argv, so a password does not show in `ps`.
-    env = dict(os.environ, DATABASE_URL=database_url)
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
-    if done.returncode != 0:
-        sys.stderr.write(done.stderr[-5000:])
-        raise SystemExit(f"child {' '.join(extra[:2])} failed with status {done.returncode}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 # ---------- checking the bundle ----------
 
 
@@ -283,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"load average at start: {os.getloadavg()[0]:.1f}")
         source = os.path.join(instance, "documents.jsonl")
         generate.write_import_jsonl(source, args.docs, args.seed)
-        loaded = run_phase(database_url, "--phase", "load", "--instance", instance,
+        loaded = run_phase(__file__, database_url, "--phase", "load", "--instance", instance,
                            "--file", source, "--docs", str(args.docs),
                            "--claims-per-doc", str(args.claims_per_doc),
                            "--seed", str(args.seed))
@@ -301,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.stream:
             common.append("--stream")
         out = os.path.join(instance, f"bundle{suffix}")
-        run = run_phase(database_url, *common, "--out", out,
+        run = run_phase(__file__, database_url, *common, "--out", out,
                         *(["--profiled"] if args.profile else []))
         manifest = run["manifest"]
         written = sum(f["size"] for f in manifest["files"])
@@ -326,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         traced = args.tracemalloc == "on" or (
             args.tracemalloc == "auto" and docs <= TRACEMALLOC_AUTO_MAX_DOCS)
         if traced:
-            again = run_phase(database_url, *common, "--out",
+            again = run_phase(__file__, database_url, *common, "--out",
                               os.path.join(instance, f"traced{suffix}"), "--traced")
             print(f"  Python heap peak {_mb(again['heap_peak_mb'])} (tracemalloc run, "
                   f"{again['seconds']:.1f} s under tracing)")

@@ -32,7 +32,6 @@ import json
 import multiprocessing
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import generate
+from phases import run_phase
 
 TARGET_DOCS = 100_000
 TARGET_CLAIMS_PER_DOC = 5
@@ -179,17 +179,6 @@ def phase_export(args: argparse.Namespace) -> dict[str, Any]:
             "heap_peak_mb": heap_peak, "bytes": os.path.getsize(args.out), "profile": profile}
 
 
-def run_phase(database_url: str, *extra: str) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, *extra]
-    # The URL goes by environment, not argv, so a password does not show in `ps`.
-    env = dict(os.environ, DATABASE_URL=database_url)
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
-    if done.returncode != 0:
-        sys.stderr.write(done.stderr[-5000:])
-        raise SystemExit(f"child {' '.join(extra[:2])} failed with status {done.returncode}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 # ---------- checking the export ----------
 
 
@@ -320,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
               f"in {time.perf_counter() - started:.1f} s (not timed)")
 
         # -- import (timed) and claims (setup), in a child
-        load = run_phase(database_url, "--phase", "load", "--instance", tmp,
+        load = run_phase(__file__, database_url, "--phase", "load", "--instance", tmp,
                          "--docs", str(n_docs), "--claims-per-doc", str(per_doc),
                          "--seed", str(seed), "--files", *files)
         import_s = load["import_s"]
@@ -340,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         out = os.path.join(tmp, "export.jsonl")
         export_args = ["--phase", "export", "--instance", tmp,
                   "--project-id", str(load["project_id"]), "--out", out]
-        result = run_phase(database_url, *export_args)
+        result = run_phase(__file__, database_url, *export_args)
         export_s = result["seconds"]
         print(f"EXPORT  {result['documents']:,} documents, {n_claims:,} claims, "
               f"{result['bytes'] / 2**20:,.1f} MiB in {export_s:.2f} s "
@@ -352,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
               f"VmHWM {_mb(result['vmhwm_peak_mb'])}")
         heap_peak = None
         if traced:
-            again = run_phase(database_url, *export_args, "--traced")
+            again = run_phase(__file__, database_url, *export_args, "--traced")
             heap_peak = again["heap_peak_mb"]
             print(f"        Python heap peak (tracemalloc, second run): {_mb(heap_peak)}; "
                   f"that run took {again['seconds']:.2f} s under tracemalloc (not used)")
@@ -361,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"auto runs it up to {TRACEMALLOC_AUTO_MAX_DOCS:,} documents)")
 
         if args.profile:
-            profiled = run_phase(database_url, *export_args, "--profiled")
+            profiled = run_phase(__file__, database_url, *export_args, "--profiled")
             print(f"PROFILE of a third export run (cProfile; {profiled['seconds']:.2f} s "
                   "under the profiler):")
             print(profiled["profile"])
