@@ -388,10 +388,8 @@ def timeline(user: User, proposition: Proposition) -> list[dict[str, Any]]:
     ).scalars())
     others = {e.document_id for c in found for e in c.evidence
               if e.document_id is not None and e.document_id != c.document_id}
-    if others and not access.sees_all_documents(user, project):
-        # Evidence quoting an article the viewer may not open stays as hidden as the article.
-        others &= set(db.session.execute(select(Assignment.document_id).where(
-            Assignment.user_id == user.id, Assignment.document_id.in_(others))).scalars())
+    # Evidence quoting an article the viewer may not open stays as hidden as the article.
+    others -= access.closed_documents(user, project, others)
     elsewhere = {d.id: d for d in db.session.execute(
         select(Document).where(Document.id.in_(others))).scalars()} if others else {}
     entries = []
