@@ -14,6 +14,7 @@ from sqlalchemy import select
 from annotator.db import db
 from annotator.models import Claim, SuggestionRejection
 from annotator.services import assignments, documents, projects, suggestions
+from annotator.suggester.text import pipeline
 
 from .conftest import login, open_document
 
@@ -23,6 +24,14 @@ ARTICLE = ("Port fire contained\n"
            "the port.")
 FIRE = "the fire at pier four was out"
 DRONES = "its drones had flown over the port"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _spacy_loaded() -> None:
+    """Import spaCy before the page's 5 s waits start: the first suggestion of a process pays
+    its seconds-long import (longer on a busy CI machine), which a running server has long
+    since paid."""
+    pipeline()
 
 
 @pytest.fixture
