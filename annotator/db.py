@@ -46,6 +46,10 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN00
         # an OS crash may lose the last commits, never corrupt the file (README, deployment).
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=5000")
+        # Reads through a memory map of the file share the OS page cache between workers;
+        # the default 2 MB page cache per connection made a fetch twice as slow once a
+        # project outgrew it (a few thousand documents).
+        cursor.execute("PRAGMA mmap_size=1073741824")
         cursor.close()
 
 

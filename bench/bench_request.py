@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
               f"SQL statements {statistics.median(counts):.0f}  "
               f"(load average {os.getloadavg()[0]:.1f})")
         if profiler:
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+            pstats.Stats(profiler).sort_stats(os.environ.get("PSORT", "cumulative")).print_stats(45)
     return 0
 
 

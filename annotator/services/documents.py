@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, BinaryIO
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
+from ..bulk import insert_rows
 from ..db import db
 from ..models import Assignment, AssignmentStatus, Claim, Document, Project, User, utcnow
 from ..validation import field_errors
@@ -181,7 +182,8 @@ def import_file(project: Project, filename: str, source: bytes | BinaryIO, *,
             if errors:
                 continue  # keep checking the rest, store nothing more
             now = utcnow()
-            db.session.execute(insert(Document), [
+            db.session.flush()
+            insert_rows(db.session.connection(), Document.__table__, [
                 {"project_id": project.id, "external_id": doc.external_id,
                  "title": doc.title[:TITLE_LENGTH], "text": doc.text,
                  "text_sha256": sha256(doc.text), "meta": doc.meta,

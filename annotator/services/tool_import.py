@@ -41,11 +41,12 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any, BinaryIO
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from exports import ImportFormatError, read_doccano_jsonl, read_label_studio_json
 
 from .. import labelscheme
+from ..bulk import insert_rows
 from ..db import db
 from ..models import (
     Assignment,
@@ -218,9 +219,11 @@ def _store(project: Project, batch: list[_Parsed], annotator: User | None, posit
     if errors:
         return 0
     now = utcnow()
-    # Core executemany without RETURNING: the ORM's flush (and RETURNING, which SQLite
+    # One executemany without RETURNING: the ORM's flush (and RETURNING, which SQLite
     # answers row by row) cost more than the rest of the import.
-    db.session.execute(insert(Document.__table__), [
+    db.session.flush()
+    connection = db.session.connection()
+    insert_rows(connection, Document.__table__, [
         {"project_id": project.id, "external_id": item.external_id, "title": item.title,
          "text": item.text, "text_sha256": documents.sha256(item.text), "meta": item.meta,
          "position": position + offset, "created_at": now}
@@ -251,7 +254,7 @@ def _store(project: Project, batch: list[_Parsed], annotator: User | None, posit
         return 0
     _insert_claims(project, annotator, rows, {ids[item.external_id]: item.text
                                               for item in batch})
-    db.session.execute(insert(Assignment.__table__), [
+    insert_rows(connection, Assignment.__table__, [
         {"document_id": document_id, "user_id": annotator.id,
          "status": AssignmentStatus.DONE.value, "assigned_at": now, "started_at": now,
          "done_at": now} for document_id in ids.values()])
@@ -276,7 +279,7 @@ def _insert_claims(project: Project, annotator: User, rows: list[dict[str, Any]]
     if not rows:
         return
     table = Claim.__table__
-    db.session.execute(insert(table), rows)
+    insert_rows(db.session.connection(), table, rows)
     stored = db.session.execute(
         select(table.c.id, table.c.document_id, table.c.start, table.c.end, table.c.text,
                table.c.stance)
@@ -287,7 +290,7 @@ def _insert_claims(project: Project, annotator: User, rows: list[dict[str, Any]]
     first = db.session.execute(select(table).where(table.c.id == stored[0].id)).one()
     template = claims.claim_to_dict(
         first, related=(annotator.username, None, texts[first.document_id], []))
-    db.session.execute(insert(AuditEvent.__table__), [
+    insert_rows(db.session.connection(), AuditEvent.__table__, [
         {"user_id": annotator.id, "project_id": project.id, "action": "create",
          "entity": "claim", "entity_id": row.id, "claim_id": row.id,
          "after": {**template, "id": row.id, "document_id": row.document_id,
