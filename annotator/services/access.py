@@ -175,17 +175,39 @@ def document_for(user: User, document_id: int) -> Document:
     return document
 
 
+@cache
+def _claim_query() -> Select:
+    return (
+        select(Claim, Document, Project, Membership.role, Assignment)
+        .join(Document, Document.id == Claim.document_id)
+        .join(Project, Project.id == Document.project_id)
+        .outerjoin(Membership, (Membership.project_id == Project.id)
+                   & (Membership.user_id == bindparam("user_id")))
+        .outerjoin(Assignment, (Assignment.document_id == Document.id)
+                   & (Assignment.user_id == bindparam("user_id")))
+        .where(Claim.id == bindparam("claim_id"))
+    )
+
+
 def claim_for(user: User, claim_id: int, *, include_deleted: bool = False) -> Claim:
     """A claim the user may see; others' claims in blind mode are NotFound, never Forbidden."""
-    claim = db.session.get(Claim, claim_id)
-    if claim is None or (claim.deleted_at is not None and not include_deleted):
+    # One query for the claim, its document and project, the user's role and assignment,
+    # as document_for (an edit used to read them in four).
+    row = db.session.execute(_claim_query(), {"claim_id": claim_id, "user_id": user.id}
+                             ).first()
+    if row is None:
         raise NotFound("claim not found")
-    project = db.session.get(Project, claim.document.project_id)
-    if project is None or not (user.is_admin or role_in(user, project)):
+    claim, document, project, role, assignment = row
+    if claim.deleted_at is not None and not include_deleted:
         raise NotFound("claim not found")
-    # The session holds objects weakly: hung on the document, the project stays loaded for
-    # the rest of the request instead of being read again by each later get().
-    set_committed_value(claim.document, "project", project)
+    _remember((user.id, project.id), role)
+    _remember(("assignment", user.id, document.id), assignment)
+    # The session holds objects weakly: hung on the claim and the document, they stay
+    # loaded for the rest of the request instead of being read again by each later get().
+    set_committed_value(claim, "document", document)
+    set_committed_value(document, "project", project)
+    if not (user.is_admin or role):
+        raise NotFound("claim not found")
     if claim.annotator_id != user.id and not sees_all_claims(user, project):
         raise NotFound("claim not found")
     # Gold would tell annotators what the "right" answer was: only reviewers see it.
@@ -194,7 +216,7 @@ def claim_for(user: User, claim_id: int, *, include_deleted: bool = False) -> Cl
         raise NotFound("claim not found")
     # A claim quotes its document: others' claims stay as hidden as the document itself.
     if claim.annotator_id != user.id and not sees_all_documents(user, project) \
-            and not is_assigned(user, claim.document):
+            and not is_assigned(user, document):
         raise NotFound("claim not found")
     return claim
 
