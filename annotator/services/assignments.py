@@ -19,6 +19,7 @@ from ..models import (
     User,
     utcnow,
 )
+from . import access
 from .errors import Conflict, InvalidInput, NotFound
 
 OPEN_STATUSES = (AssignmentStatus.TODO.value, AssignmentStatus.IN_PROGRESS.value)
@@ -102,12 +103,12 @@ def reassign(document: Document, from_user: User, to_user: User, *, by: User) ->
     The first annotator's claims stay in the database (and in the history); only their
     place in the document's queue moves. A finished assignment is not moved.
     """
-    old = _assignment(document, from_user)
+    old = access.assignment_of(from_user, document)
     if old is None:
         raise NotFound(f"{from_user.username} has no assignment on this document")
     if old.status == AssignmentStatus.DONE.value:
         raise Conflict(f"{from_user.username} has finished this document", {})
-    if _assignment(document, to_user) is not None:
+    if access.assignment_of(to_user, document) is not None:
         raise InvalidInput("cannot reassign",
                            {"to": f"{to_user.username} already has this document"})
     if to_user.id not in {u.id for u in annotators(document.project)}:
@@ -164,20 +165,12 @@ def assignees(project: Project) -> list[User]:
     ).scalars())
 
 
-def _assignment(document: Document, user: User) -> Assignment | None:
-    return db.session.execute(
-        select(Assignment).where(
-            Assignment.document_id == document.id, Assignment.user_id == user.id
-        )
-    ).scalar_one_or_none()
-
-
 def skip(document: Document, user: User, reason: str) -> Assignment:
     """The user sets the document aside, saying why; it leaves their open queue."""
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("say why you skip the document", {"reason": "is required"})
-    assignment = _assignment(document, user)
+    assignment = access.assignment_of(user, document)
     if assignment is None:
         raise InvalidInput("not assigned", {"status": "this document is not assigned to you"})
     assignment.status = AssignmentStatus.SKIPPED.value

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from functools import cache
 from typing import Any
 
@@ -14,7 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import labelscheme
-from ..db import db
+from ..db import commit_keeping_state, db
 from ..models import (
     Actor,
     AuditEvent,
@@ -246,6 +246,7 @@ def _apply(claim: Claim, project: Project, data: dict[str, Any]) -> None:
     claim.verdict = data.get("verdict")
     claim.note = data.get("note") or ""
     claim.actor_id = actor.id if actor else None
+    claim.actor = actor  # loaded: the answer names it without reading it back by id
     mention = data.get("actor_mention")
     claim.actor_start = mention["start"] if mention else None
     claim.actor_end = mention["end"] if mention else None
@@ -320,21 +321,20 @@ def _insert_audit(rows: list[dict[str, Any]]) -> None:
 
 
 def _audit(user: User, project: Project, action: str, claim: Claim,
-           before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
-    _insert_audit([{"at": utcnow(), "user_id": user.id, "project_id": project.id,
-                    "action": action, "entity": "claim", "entity_id": claim.id,
-                    "claim_id": claim.id, "before": before, "after": after}])
-
-
-def _audit_evidence(user: User, project: Project, claim: Claim,
-                    changes: list[EvidenceChange]) -> None:
+           before: dict[str, Any] | None, after: dict[str, Any] | None,
+           changes: Sequence[EvidenceChange] = ()) -> None:
+    """The claim's event, then one per evidence change: one INSERT for all of them."""
     now = utcnow()
     _insert_audit([
         {"at": now, "user_id": user.id, "project_id": project.id, "action": action,
-         "entity": "evidence", "entity_id": evidence.id, "claim_id": claim.id,
-         "before": before,
-         "after": None if action == "delete" else evidence_to_dict(evidence, claim.document_id)}
-        for action, evidence, before in changes])
+         "entity": "claim", "entity_id": claim.id, "claim_id": claim.id, "before": before,
+         "after": after},
+        *({"at": now, "user_id": user.id, "project_id": project.id, "action": change,
+           "entity": "evidence", "entity_id": evidence.id, "claim_id": claim.id,
+           "before": previous,
+           "after": None if change == "delete" else evidence_to_dict(evidence,
+                                                                      claim.document_id)}
+          for change, evidence, previous in changes)])
 
 
 def list_claims(user: User, document: Document) -> list[Claim]:
@@ -352,19 +352,6 @@ def list_claims(user: User, document: Document) -> list[Claim]:
     if not access.can_adjudicate(user, project):
         query = query.where(Claim.is_gold.is_(False))
     return list(db.session.execute(query).scalars())
-
-
-def _commit_keeping_state() -> None:
-    """Commit without expiring the objects just written. The caller answers with the claim
-    as written; with the default expiry, building that answer reloaded the claim, its
-    annotator, actor, document and evidence: five more queries on every save (issue 7's
-    load benchmark). The values kept are the ones this transaction committed."""
-    session = db.session()
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = True
 
 
 @cache
@@ -477,10 +464,9 @@ def create_claim(user: User, document: Document, payload: Any, *,
         _insert_claim(claim)
     # A new claim's live evidence is all of it, in position order: set, not reloaded.
     set_committed_value(claim, "evidence", list(claim.all_evidence))
-    _audit(user, project, "create", claim, None, claim_to_dict(claim))
-    _audit_evidence(user, project, claim, changes)
+    _audit(user, project, "create", claim, None, claim_to_dict(claim), changes)
     if commit:
-        _commit_keeping_state()
+        commit_keeping_state()
     return claim
 
 
@@ -559,9 +545,8 @@ def update_claim(user: User, claim: Claim, payload: Any) -> Claim:
                        viewed_claim(user, current)) from None
     if changes:  # the view-only `evidence` list is stale only when evidence changed
         db.session.expire(claim, ["evidence"])
-    _audit(user, project, "update", claim, before, claim_to_dict(claim))
-    _audit_evidence(user, project, claim, changes)
-    _commit_keeping_state()
+    _audit(user, project, "update", claim, before, claim_to_dict(claim), changes)
+    commit_keeping_state()
     return claim
 
 

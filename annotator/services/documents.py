@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import func, select
 
 from ..bulk import insert_rows
-from ..db import db
+from ..db import commit_keeping_state, db
 from ..models import Assignment, AssignmentStatus, Claim, Document, Project, User, utcnow
 from ..validation import field_errors
 from . import access
@@ -276,14 +276,6 @@ def documents_with_progress(project: Project, user: User) -> list[dict[str, Any]
     ]
 
 
-def _assignment(document: Document, user: User) -> Assignment | None:
-    return db.session.execute(
-        select(Assignment).where(
-            Assignment.document_id == document.id, Assignment.user_id == user.id
-        )
-    ).scalar_one_or_none()
-
-
 def status_of(document: Document, user: User) -> str | None:
     """The user's status on the document, or None when it is not assigned to them."""
     assignment = access.assignment_of(user, document)
@@ -292,7 +284,7 @@ def status_of(document: Document, user: User) -> str | None:
 
 def start(document: Document, user: User) -> str | None:
     """Note that the user opened the document; returns their status (None: not assigned)."""
-    assignment = _assignment(document, user)
+    assignment = access.assignment_of(user, document)
     if assignment is None:
         return None
     if assignment.status == AssignmentStatus.TODO.value:
@@ -306,14 +298,15 @@ def set_status(document: Document, user: User, status: str) -> str:
     """Mark the user's assignment done (or reopen it)."""
     if status not in (AssignmentStatus.DONE.value, AssignmentStatus.IN_PROGRESS.value):
         raise InvalidInput("unknown status", {"status": "must be 'done' or 'in_progress'"})
-    assignment = _assignment(document, user)
+    assignment = access.assignment_of(user, document)
     if assignment is None:
         raise InvalidInput("not assigned", {"status": "this document is not assigned to you"})
     assignment.status = status
     assignment.started_at = assignment.started_at or utcnow()
     assignment.done_at = utcnow() if status == AssignmentStatus.DONE.value else None
     assignment.skip_reason = None
-    db.session.commit()
+    # The answer then names the next document: kept, the document and user need no reload.
+    commit_keeping_state()
     return status
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select
 from .. import labelscheme
 from ..db import db
 from ..models import Actor, Claim, Document, Membership, Project, Role, User
+from . import access
 from .errors import InvalidInput, NotFound
 
 
@@ -188,15 +189,21 @@ def actor_to_dict(actor: Actor) -> dict[str, Any]:
 def find_actor(project: Project, name: str) -> Actor | None:
     """The actor whose name (or, failing that, one of whose aliases) is `name`."""
     name = name.strip()
+    # A save checks the actor, then stores it: asked twice per request, read once.
+    cache = access.request_cache()
+    key = ("actor", project.id, name)
+    if cache is not None and key in cache:
+        return cache[key]  # type: ignore[return-value]
     found = db.session.execute(
         select(Actor).where(Actor.project_id == project.id, Actor.name == name)
     ).scalar_one_or_none()
-    if found is not None:
-        return found
-    for actor in actors(project):
-        if name in (actor.aliases or []):
-            return actor
-    return None
+    if found is None:
+        found = next((actor for actor in actors(project) if name in (actor.aliases or [])),
+                     None)
+    cache = access.request_cache()  # the query's autoflush may have emptied it
+    if cache is not None:
+        cache[key] = found
+    return found
 
 
 def add_actor(project: Project, name: str, aliases: list[str] | None = None) -> Actor:
