@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
 
     import generate
-    from common import make_app, percentiles, seed_project
+    from common import cpu_seconds, make_app, percentiles, seed_project
     from sqlalchemy import func, select
 
     from annotator.db import db
@@ -273,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
               f"claims each before the run; {args.warmup:g} s warm-up, then "
               f"{args.seconds:g} s measured")
 
+        cpu_before = (cpu_seconds(server.pid), cpu_seconds(command="postgres"),
+                      time.process_time())
         results = Results(measure_from=time.perf_counter() + args.warmup)
         deadline = time.monotonic() + args.warmup + args.seconds
         threads = [threading.Thread(target=annotator_session, daemon=True, args=(
@@ -285,6 +287,13 @@ def main(argv: list[str] | None = None) -> int:
             thread.join(args.warmup + args.seconds + 60)
         wall = time.perf_counter() - results.measure_from
         load_end = os.getloadavg()[0]
+        # Where the 2 cores went, warm-up included: the server's workers, PostgreSQL, and
+        # this process (the 50 simulated annotators), per request sent.
+        cpu_used = [after - before for before, after in zip(cpu_before, (
+            cpu_seconds(server.pid), cpu_seconds(command="postgres"), time.process_time()),
+            strict=True)]
+        sent = sum(len(v) for v in results.latencies.values()) * (args.seconds + args.warmup) \
+            / args.seconds
         stop_server()
 
         all_ms = [ms for kind in KINDS for ms in results.latencies[kind]]
@@ -292,6 +301,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"requests: {len(all_ms)} in {wall:.1f} s = {len(all_ms) / wall:.1f} req/s "
               f"({sum(len(results.latencies[k]) for k in ('POST claim', 'PATCH claim', 'PUT status')) / wall:.1f} "  # noqa: E501
               f"writes/s); load average at end: {load_end:.2f}")
+        print("CPU per request (ms): " + ", ".join(
+            f"{name} {seconds * 1000 / max(sent, 1):.1f}" for name, seconds in
+            zip(("server", "PostgreSQL", "load generator"), cpu_used, strict=True))
+            + f"; CPU busy {sum(cpu_used) / (wall + args.warmup) / (os.cpu_count() or 1):.0%}")
         print()
         print(f"{'request':<15}{'n':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
               f"{'mean ms':>9}{'max ms':>9}{'errors':>8}")

@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, call in (("fetch", fetch), ("create", create), ("edit", edit)):
         call(sample[0])  # warm: first request compiles queries and schemas
         times, cpu, counts = [], [], []
-        profiler = cProfile.Profile() if args.profile == name else None
+        profiler = (cProfile.Profile(time.process_time) if os.environ.get("PCPU") else cProfile.Profile()) if args.profile == name else None
         for did in sample:
             before = statements[0]
             if profiler:

@@ -191,3 +191,36 @@ def percentiles(values: list[float]) -> dict[str, float]:
     q = statistics.quantiles(values, n=100, method="inclusive")
     return {"p50": q[49], "p95": q[94], "p99": q[98], "mean": statistics.fmean(values),
             "max": max(values)}
+
+
+def _proc_stat(pid: int) -> tuple[int, str, float] | None:
+    """(parent pid, command name, CPU seconds used) of a process, from /proc; None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            raw = fh.read()
+    except OSError:
+        return None
+    name = raw[raw.index("(") + 1:raw.rindex(")")]
+    fields = raw[raw.rindex(")") + 2:].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    # fields[1] is the ppid; utime and stime are fields 14 and 15 of stat (11, 12 here)
+    return int(fields[1]), name, (int(fields[11]) + int(fields[12])) / ticks
+
+
+def cpu_seconds(root_pid: int | None = None, command: str | None = None) -> float:
+    """CPU seconds used so far by `root_pid` and its descendants (alive ones), or by every
+    process whose command name is `command` (e.g. "postgres")."""
+    stats = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (stat := _proc_stat(int(entry))) is not None:
+            stats[int(entry)] = stat
+    if command is not None:
+        return sum(cpu for _, name, cpu in stats.values() if name == command)
+    wanted, changed = {root_pid}, True
+    while changed:
+        changed = False
+        for pid, (ppid, _, _) in stats.items():
+            if ppid in wanted and pid not in wanted:
+                wanted.add(pid)
+                changed = True
+    return sum(stats[pid][2] for pid in wanted if pid in stats)
