@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from flask_login import UserMixin
@@ -35,6 +36,7 @@ def as_utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
+@lru_cache(maxsize=4096)  # an export formats the same import timestamp for every claim
 def isoformat(moment: datetime) -> str:
     """RFC 3339 in UTC."""
     return as_utc(moment).astimezone(UTC).isoformat().replace("+00:00", "Z")
