@@ -12,7 +12,7 @@ session's connection and so in its transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from functools import cache
 from typing import Any
 
@@ -61,11 +61,13 @@ def _defaults(table: Table, given: Sequence[str]) -> dict[str, Any]:
     return values
 
 
-def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]], *,
+                ready: Collection[str] = ()) -> None:
     """INSERT `rows` (dicts with the same keys: column keys) into `table` in one executemany.
 
     Columns the rows leave out get their Python-side default, as with ``insert(table)``;
-    no primary keys are returned.
+    no primary keys are returned. The columns named in `ready` hold values the database
+    takes as they are (a JSON column's JSON text): their type's processing is skipped.
     """
     if not rows:
         return
@@ -77,7 +79,7 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
                  for value, processor in zip(defaults.values(), processors[len(given):],
                                              strict=True))
     processed = [(index, processor) for index, processor in enumerate(processors[:len(given)])
-                 if processor is not None]
+                 if processor is not None and given[index] not in ready]
     last_raw: list[Any] = [object()] * len(given)
     last_done: list[Any] = [None] * len(given)
     prepared: list[tuple[Any, ...]] = []

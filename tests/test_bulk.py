@@ -90,3 +90,15 @@ def test_empty_rows_do_nothing(project) -> None:
 def test_unknown_column_is_refused(project) -> None:
     with pytest.raises(KeyError):
         insert_rows(db.session.connection(), Document.__table__, [{"no_such_column": 1}])
+
+
+def test_ready_json_text_is_stored_as_it_is(project) -> None:
+    """A `ready` JSON column takes JSON text and reads back as the object it spells."""
+    text = '{"id": 7, "text": "\\u043e\\u043a \\"quoted\\"", "evidence": []}'
+    insert_rows(db.session.connection(), AuditEvent.__table__, [
+        {"user_id": None, "project_id": project.id, "action": "create", "entity": "claim",
+         "entity_id": 7, "claim_id": 7, "before": None, "after": text, "at": NOW}],
+        ready={"after"})
+    db.session.commit()
+    stored = db.session.execute(select(AuditEvent)).scalar_one()
+    assert stored.after == {"id": 7, "text": 'ок "quoted"', "evidence": []}

@@ -286,17 +286,21 @@ def _insert_claims(project: Project, annotator: User, rows: list[dict[str, Any]]
         .where(table.c.document_id.in_(list(texts)), table.c.is_gold.is_(False))
         .order_by(table.c.id)).all()
     # Every row differs from the first only in these columns (same user, time, no actor,
-    # verdict, note or evidence): one claim_to_dict, then a copy per claim.
+    # verdict, note or evidence): one claim_to_dict, the rest of it serialised once, and
+    # per claim only its own values (a whole json.dumps per claim was a sixth of an import).
     first = db.session.execute(select(table).where(table.c.id == stored[0].id)).one()
     template = claims.claim_to_dict(
         first, related=(annotator.username, None, texts[first.document_id], []))
+    rest = json.dumps({key: value for key, value in template.items() if key not in
+                       ("id", "document_id", "start", "end", "text", "stance")})
+    dumps = json.dumps
     insert_rows(db.session.connection(), AuditEvent.__table__, [
         {"user_id": annotator.id, "project_id": project.id, "action": "create",
          "entity": "claim", "entity_id": row.id, "claim_id": row.id,
-         "after": {**template, "id": row.id, "document_id": row.document_id,
-                   "start": row.start, "end": row.end, "text": row.text,
-                   "stance": row.stance, "evidence": []}}
-        for row in stored])
+         "after": f'{{"id": {row.id}, "document_id": {row.document_id}, "start": {row.start}, '
+                  f'"end": {row.end}, "text": {dumps(row.text)}, '
+                  f'"stance": {dumps(row.stance)}, {rest[1:]}'}
+        for row in stored], ready={"after"})
 
 
 def _import_annotated(project: Project, filename: str, items: Iterator[Item],
