@@ -330,7 +330,8 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
 @click.option("--bind", default="127.0.0.1:8000", show_default=True,
               help="HOST:PORT (or unix:PATH) to listen on.")
 @click.option("--workers", type=click.IntRange(min=1),
-              help="Worker processes (default: 2 x cores + 1, at most 17).")
+              help="Worker processes (default: 2 x cores + 1, at most 17; on SQLite "
+                   "cores + 1).")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
               help="Threads per worker (more than 1: gunicorn's gthread worker).")
 @click.option("--timeout", type=click.IntRange(min=1), default=30, show_default=True,
@@ -360,7 +361,7 @@ def serve_command(bind: str, workers: int | None, threads: int, timeout: int,
     db.engine.dispose()  # the workers open their own connections after the fork
     serving.run(serving.ServeOptions(bind=bind, workers=workers or 0, threads=threads,
                                      timeout=timeout, behind_proxy=behind_proxy,
-                                     access_log=access_log))
+                                     access_log=access_log, dialect=db.engine.dialect.name))
 
 
 @click.command("backup")

@@ -24,16 +24,23 @@ from flask import Flask
 LOG_FORMAT = "%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s"
 
 
-def default_workers() -> int:
-    """Gunicorn's rule of thumb, 2 × cores + 1, capped: each worker holds a pool of
-    database connections."""
-    return min(2 * (os.cpu_count() or 1) + 1, 17)
+def default_workers(dialect: str = "postgresql") -> int:
+    """Gunicorn's rule of thumb, 2 × cores + 1, capped (each worker holds a pool of database
+    connections), for workers that wait on a database server. On SQLite a request waits on
+    nothing (the file is read through the page cache, one writer at a time): cores + 1
+    workers keep the cores busy, and more only take turns on them and hold memory (issue
+    7's side-by-side benchmark was faster with fewer)."""
+    cores = os.cpu_count() or 1
+    if dialect == "sqlite":
+        return cores + 1
+    return min(2 * cores + 1, 17)
 
 
 @dataclass(frozen=True)
 class ServeOptions:
     bind: str = "127.0.0.1:8000"
-    workers: int = 0  # 0: default_workers()
+    workers: int = 0  # 0: default_workers(dialect)
+    dialect: str = "postgresql"
     threads: int = 1
     timeout: int = 30
     behind_proxy: int = 0
@@ -92,7 +99,7 @@ def run(options: ServeOptions) -> None:
 
     settings: dict[str, Any] = {
         "bind": options.bind,
-        "workers": options.workers or default_workers(),
+        "workers": options.workers or default_workers(options.dialect),
         "threads": options.threads,
         "worker_class": "gthread" if options.threads > 1 else "sync",
         "timeout": options.timeout,

@@ -15,8 +15,9 @@ peers use; or --database-url, or --postgresql for a throwaway cluster), migrated
 whose stances are the generator's three labels (lower-cased: stance values are
 lower-case); one user, its manager, with a Bearer token. The app is served by gunicorn
 (`annotator serve` when it exists, else gunicorn directly; --server werkzeug for a threaded
-werkzeug server) in a child process on 127.0.0.1. Then, in the peers' order and as their
-drivers time them:
+werkzeug server) in a child process on 127.0.0.1, with `annotator serve`'s default number of
+workers for the database unless --workers says otherwise. Then, in the peers' order and as
+their drivers time them:
 
     import   POST /api/v1/projects/{p}/import?format=doccano&annotator=U   the N documents
              with their spans as one doccano JSONL body (doccano's own import file); each
@@ -82,8 +83,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                           help="a throwaway PostgreSQL cluster (annotator.throwaway_postgres)")
     parser.add_argument("--server", choices=("auto", "serve", "gunicorn", "werkzeug"),
                         default="auto", help="auto: `annotator serve` if it exists, else gunicorn")
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1,
-                        help="gunicorn workers (default 2 x cores + 1, as doccano's)")
+    parser.add_argument("--workers", type=int,
+                        help="gunicorn workers (default: annotator serve's own for the "
+                             "database: cores + 1 on SQLite, 2 x cores + 1 on PostgreSQL; "
+                             "doccano runs 2 x cores + 1)")
     parser.add_argument("--out", metavar="FILE", help="append our JSON line to FILE")
     parser.add_argument("--keep", action="store_true", help="keep the instance folder")
     return parser.parse_args(argv)
@@ -142,6 +145,10 @@ def start_server(args: argparse.Namespace, instance: str, url: str, port: int
                  ) -> tuple[subprocess.Popen, str]:
     env = dict(os.environ, ANNOTATOR_INSTANCE_PATH=instance, DATABASE_URL=url)
     bindir = Path(sys.executable).parent
+    if args.workers is None:
+        from annotator.serving import default_workers  # noqa: PLC0415
+
+        args.workers = default_workers(url.split(":", 1)[0].split("+")[0])
     kind = args.server
     if kind == "auto":
         kind = "serve" if has_serve_command() else "gunicorn"

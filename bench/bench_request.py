@@ -63,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=("fetch", "create", "edit"))
     parser.add_argument("--database-url")
     parser.add_argument("--sql", action="store_true", help="print every statement")
+    parser.add_argument("--sort", choices=("cumulative", "tottime"), default="cumulative",
+                        help="the profile's order")
+    parser.add_argument("--cpu-profile", action="store_true",
+                        help="profile CPU time instead of wall time")
     args = parser.parse_args(argv)
 
     from bench_peers import setup_database  # the same project, user and token
@@ -127,7 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, call in (("fetch", fetch), ("create", create), ("edit", edit)):
         call(sample[0])  # warm: first request compiles queries and schemas
         times, cpu, counts = [], [], []
-        profiler = (cProfile.Profile(time.process_time) if os.environ.get("PCPU") else cProfile.Profile()) if args.profile == name else None
+        profiler = None
+        if args.profile == name:
+            # --cpu-profile: CPU time, so waits on a database server do not count
+            profiler = cProfile.Profile(time.process_time) if args.cpu_profile \
+                else cProfile.Profile()
         for did in sample:
             before = statements[0]
             if profiler:
@@ -146,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
               f"SQL statements {statistics.median(counts):.0f}  "
               f"(load average {os.getloadavg()[0]:.1f})")
         if profiler:
-            pstats.Stats(profiler).sort_stats(os.environ.get("PSORT", "cumulative")).print_stats(45)
+            pstats.Stats(profiler).sort_stats(args.sort).print_stats(45)
     return 0
 
 

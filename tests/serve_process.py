@@ -94,16 +94,17 @@ def wait_workers(served: Served, count: int, timeout: float = 60) -> set[int]:
 
 
 @contextmanager
-def serve(env: dict[str, str], *args: str, workers: int = 2) -> Iterator[Served]:
+def serve(env: dict[str, str], *args: str, workers: int | None = 2) -> Iterator[Served]:
     """Run `annotator serve` on a free loopback port until the block ends (then SIGTERM,
-    and SIGKILL for the whole process group if it lingers)."""
+    and SIGKILL for the whole process group if it lingers); `workers` None: serve's own
+    default."""
     port = free_port()
     with tempfile.NamedTemporaryFile(prefix="annotator-serve.", suffix=".log",
                                      delete=False) as log:
         log_path = Path(log.name)
         process = subprocess.Popen(  # noqa: S603
-            [str(ANNOTATOR), "serve", "--bind", f"127.0.0.1:{port}", "--workers",
-             str(workers), *args],
+            [str(ANNOTATOR), "serve", "--bind", f"127.0.0.1:{port}",
+             *(["--workers", str(workers)] if workers is not None else []), *args],
             env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
     served = Served(process, f"http://127.0.0.1:{port}", log_path)

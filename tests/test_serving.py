@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import subprocess
 
 import pytest
 
-from annotator import __version__, create_app
+from annotator import __version__, create_app, serving
 from annotator.throwaway_postgres import free_port
 from tests.conftest import PASSWORD
 from tests.serve_process import (
@@ -154,6 +155,21 @@ def test_serve_refuses_a_database_that_is_not_migrated(tmp_path):
     assert result.returncode == 1
     assert "the database is not migrated" in result.stderr
     assert "annotator db upgrade" in result.stderr and "--upgrade" in result.stderr
+
+
+def test_default_workers_depend_on_the_database(monkeypatch) -> None:
+    monkeypatch.setattr(serving.os, "cpu_count", lambda: 4)
+    assert serving.default_workers("postgresql") == 9  # 2 x cores + 1
+    assert serving.default_workers("sqlite") == 5  # cores + 1
+    monkeypatch.setattr(serving.os, "cpu_count", lambda: 64)
+    assert serving.default_workers("postgresql") == 17  # capped
+
+
+def test_serve_on_sqlite_starts_cores_plus_one_workers_by_default(tmp_path):
+    with serve(fresh_sqlite_env(tmp_path), "--upgrade", workers=None) as served:
+        wait_healthy(served)
+        workers = wait_workers(served, (os.cpu_count() or 1) + 1)
+    assert len(workers) == (os.cpu_count() or 1) + 1
 
 
 def test_serve_upgrade_migrates_then_serves_with_gunicorn_workers_and_logs(tmp_path):
