@@ -235,6 +235,7 @@ def _store(project: Project, batch: list[_Parsed], annotator: User | None, posit
             Document.project_id == project.id,
             Document.external_id.in_([item.external_id for item in batch]))).all())
     rows: list[dict[str, Any]] = []
+    annotator_id, scheme_version = annotator.id, project.scheme_version  # read once, not per span
     for item in batch:
         # validate_claim reads the document's text and id only
         document = _DocumentText(ids[item.external_id], item.text)
@@ -245,9 +246,9 @@ def _store(project: Project, batch: list[_Parsed], annotator: User | None, posit
                 detail = "; ".join(f"{k} {v}" for k, v in problems.items())
                 errors.append((item.number, item.where, f"span [{start}, {end}): {detail}"))
                 break
-            rows.append({"document_id": document.id, "annotator_id": annotator.id,
+            rows.append({"document_id": document.id, "annotator_id": annotator_id,
                          "start": start, "end": end, "text": data["text"], "stance": label,
-                         "verdict": None, "note": "", "scheme_version": project.scheme_version,
+                         "verdict": None, "note": "", "scheme_version": scheme_version,
                          "is_gold": False, "version": 1, "created_at": now,
                          "updated_at": now})
     if errors:
@@ -255,7 +256,7 @@ def _store(project: Project, batch: list[_Parsed], annotator: User | None, posit
     _insert_claims(project, annotator, rows, {ids[item.external_id]: item.text
                                               for item in batch})
     insert_rows(connection, Assignment.__table__, [
-        {"document_id": document_id, "user_id": annotator.id,
+        {"document_id": document_id, "user_id": annotator_id,
          "status": AssignmentStatus.DONE.value, "assigned_at": now, "started_at": now,
          "done_at": now} for document_id in ids.values()])
     return len(rows)
@@ -294,8 +295,9 @@ def _insert_claims(project: Project, annotator: User, rows: list[dict[str, Any]]
     rest = json.dumps({key: value for key, value in template.items() if key not in
                        ("id", "document_id", "start", "end", "text", "stance")})
     dumps = json.dumps
+    user_id, project_id = annotator.id, project.id
     insert_rows(db.session.connection(), AuditEvent.__table__, [
-        {"user_id": annotator.id, "project_id": project.id, "action": "create",
+        {"user_id": user_id, "project_id": project_id, "action": "create",
          "entity": "claim", "entity_id": row.id, "claim_id": row.id,
          "after": f'{{"id": {row.id}, "document_id": {row.document_id}, "start": {row.start}, '
                   f'"end": {row.end}, "text": {dumps(row.text)}, '
