@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -178,10 +179,17 @@ def test_serve_upgrade_migrates_then_serves_with_gunicorn_workers_and_logs(tmp_p
         status, body = get_json(served.url + "/healthz")
         # Healthy means one worker answers; the second may still be booting.
         workers = wait_workers(served, 2)
+        deadline = time.monotonic() + 30  # a forked worker logs once it dropped its pool
+        while not all(f"worker {pid} ready" in served.log() for pid in workers) \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
         log = served.log()
 
     assert (status, body["database"]) == (200, "ok")
     assert len(workers) == 2
     assert "Booting worker" in log  # gunicorn's own log
+    # The app is built once in the master; each worker then drops the inherited pool
+    for pid in workers:
+        assert f"worker {pid} ready" in log
     assert re.search(r"annotator\.requests: GET /healthz 200 [\d.]+ms user=- request_id=\w+",
                      log)
