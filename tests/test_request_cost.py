@@ -69,11 +69,12 @@ def test_hot_requests_stay_within_their_statement_counts(client, document, token
     client.post(f"/api/v1/projects/{document.project_id}/actors",
                 headers=token_for("maria"), json={"name": "Local sources"})
     response, ran = _run(client, statements, "POST", f"{url}/claims", alice, json=_claim(
-        actor="Local sources",
+        note="two", actor="Local sources",
         evidence=[{"type": "video", "relation": "contradicts", "description": "Amaq"}]))
     assert response.status_code in (200, 201), response.get_json()
     # token, document, actor, INSERT claim, INSERT evidence, one INSERT of both audit events
     assert len(ran) <= 6, ran
+    with_evidence = response.get_json()
 
     statements.clear()
     response = client.patch(f"/api/v1/claims/{claim['id']}", headers=alice,
@@ -81,6 +82,18 @@ def test_hot_requests_stay_within_their_statement_counts(client, document, token
     assert response.status_code == 200, response.get_json()
     # token, claim with document/project/role/assignment, evidence, UPDATE, INSERT audit
     assert len(statements) <= 5, statements
+
+    statements.clear()
+    response = client.patch(f"/api/v1/claims/{with_evidence['id']}", headers=alice, json={
+        "version": with_evidence["version"], "stance": "denies",
+        "evidence": [{"type": "other", "relation": "inconclusive", "description": "new"}]})
+    assert response.status_code == 200, response.get_json()
+    edited = response.get_json()
+    assert (edited["actor"], [e["description"] for e in edited["evidence"]]) == \
+        ("Local sources", ["new"])
+    # token, claim with its document, project, role, assignment and actor, evidence,
+    # UPDATE claim, UPDATE (soft-delete) and INSERT evidence, one INSERT of the audit events
+    assert len(statements) <= 7, statements
 
     statements.clear()
     response = client.put(f"{url}/status", headers=alice, json={"status": "done"})

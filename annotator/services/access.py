@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..db import db
-from ..models import Assignment, Claim, Document, Membership, Project, Role, User
+from ..models import Actor, Assignment, Claim, Document, Membership, Project, Role, User
 from .errors import Forbidden, NotFound
 
 # Roles looked up in this session, by (user id, project id), once remember_roles() was
@@ -200,13 +200,14 @@ def document_for(user: User, document_id: int) -> Document:
 @cache
 def _claim_query() -> Select:
     return (
-        select(Claim, Document, Project, Membership.role, Assignment)
+        select(Claim, Document, Project, Membership.role, Assignment, Actor)
         .join(Document, Document.id == Claim.document_id)
         .join(Project, Project.id == Document.project_id)
         .outerjoin(Membership, (Membership.project_id == Project.id)
                    & (Membership.user_id == bindparam("user_id")))
         .outerjoin(Assignment, (Assignment.document_id == Document.id)
                    & (Assignment.user_id == bindparam("user_id")))
+        .outerjoin(Actor, Actor.id == Claim.actor_id)
         .where(Claim.id == bindparam("claim_id"))
     )
 
@@ -219,11 +220,14 @@ def claim_for(user: User, claim_id: int, *, include_deleted: bool = False) -> Cl
                              ).first()
     if row is None:
         raise NotFound("claim not found")
-    claim, document, project, role, assignment = row
+    claim, document, project, role, assignment, actor = row
     if claim.deleted_at is not None and not include_deleted:
         raise NotFound("claim not found")
     _remember((user.id, project.id), role)
     _remember(("assignment", user.id, document.id), assignment)
+    set_committed_value(claim, "actor", actor)
+    if actor is not None:  # what projects.find_actor answers for its name (an edit asks)
+        _remember(("actor", project.id, actor.name), actor)
     # The session holds objects weakly: hung on the claim and the document, they stay
     # loaded for the rest of the request instead of being read again by each later get().
     set_committed_value(claim, "document", document)

@@ -543,8 +543,9 @@ def update_claim(user: User, claim: Claim, payload: Any) -> Claim:
         current = db.session.get(Claim, claim.id)
         raise Conflict("the claim was changed since you loaded it",
                        viewed_claim(user, current)) from None
-    if changes:  # the view-only `evidence` list is stale only when evidence changed
-        db.session.expire(claim, ["evidence"])
+    if changes:  # the view-only `evidence` list is stale: the live ones of the list written
+        set_committed_value(claim, "evidence", sorted(
+            (e for e in claim.all_evidence if e.deleted_at is None), key=lambda e: e.position))
     _audit(user, project, "update", claim, before, claim_to_dict(claim), changes)
     commit_keeping_state()
     return claim
