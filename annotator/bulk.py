@@ -6,8 +6,8 @@ statement's parameter machinery and the column types' bind processors: for an im
 side-by-side benchmark). Here the statement is compiled once per table, column set and
 dialect, each column's processor is looked up once, and a value that is the same object as
 the previous row's (the batch's one timestamp, a user id) is processed once. The DBAPI gets
-plain tuples (or dicts, for a named paramstyle) through ``exec_driver_sql``, on the
-session's connection and so in its transaction.
+plain tuples (positional parameters: sqlite3's qmark, psycopg's format) through
+``exec_driver_sql``, on the session's connection and so in its transaction.
 """
 
 from __future__ import annotations
