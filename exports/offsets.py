@@ -23,7 +23,8 @@ class OffsetMap:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._astral = [m.start() for m in _ASTRAL.finditer(text)]
+        # isascii() is a flag CPython keeps on the string: no scan for most imported texts
+        self._astral = [] if text.isascii() else [m.start() for m in _ASTRAL.finditer(text)]
         # Where each astral character starts in UTF-16 units: its code-point index plus one
         # extra unit for every astral character before it.
         self._astral_utf16 = [index + k for k, index in enumerate(self._astral)]
