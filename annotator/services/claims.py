@@ -462,8 +462,7 @@ def create_claim(user: User, document: Document, payload: Any, *,
     else:
         changes = []
         _insert_claim(claim)
-    # A new claim's live evidence is all of it, in position order: set, not reloaded.
-    set_committed_value(claim, "evidence", list(claim.all_evidence))
+    _set_live_evidence(claim)  # a new claim's evidence: set, not read back
     _audit(user, project, "create", claim, None, claim_to_dict(claim), changes)
     if commit:
         commit_keeping_state()
@@ -502,12 +501,12 @@ def create_claim_once(user: User, document: Document, payload: Any, *,
     return existing, False
 
 
-def _load_evidence(claim: Claim) -> None:
-    """Load all of the claim's evidence and take the live list from it: one query where
-    reading `evidence` and then `all_evidence` (as an edit does) was two."""
-    if "evidence" not in sa_inspect(claim).dict:
-        set_committed_value(claim, "evidence",
-                            [e for e in claim.all_evidence if e.deleted_at is None])
+def _set_live_evidence(claim: Claim) -> None:
+    """Set the view-only `evidence` list from `all_evidence` (its live items in position
+    order, what reading it would load): after a write, without reading it back; before an
+    edit, one query where reading `evidence` and then `all_evidence` was two."""
+    set_committed_value(claim, "evidence", sorted(
+        (e for e in claim.all_evidence if e.deleted_at is None), key=lambda e: e.position))
 
 
 def update_claim(user: User, claim: Claim, payload: Any) -> Claim:
@@ -522,7 +521,8 @@ def update_claim(user: User, claim: Claim, payload: Any) -> Claim:
     if data["version"] != claim.version:
         raise Conflict("the claim was changed since you loaded it", viewed_claim(user, claim))
     project = db.session.get(Project, claim.document.project_id)
-    _load_evidence(claim)
+    if "evidence" not in sa_inspect(claim).dict:
+        _set_live_evidence(claim)
     before = claim_to_dict(claim)
     merged = {field: before[field] for field in CLAIM_FIELDS}
     merged.update({k: v for k, v in data.items() if k != "version"})
@@ -543,9 +543,8 @@ def update_claim(user: User, claim: Claim, payload: Any) -> Claim:
         current = db.session.get(Claim, claim.id)
         raise Conflict("the claim was changed since you loaded it",
                        viewed_claim(user, current)) from None
-    if changes:  # the view-only `evidence` list is stale: the live ones of the list written
-        set_committed_value(claim, "evidence", sorted(
-            (e for e in claim.all_evidence if e.deleted_at is None), key=lambda e: e.position))
+    if changes:  # the view-only `evidence` list is stale
+        _set_live_evidence(claim)
     _audit(user, project, "update", claim, before, claim_to_dict(claim), changes)
     commit_keeping_state()
     return claim
