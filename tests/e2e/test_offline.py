@@ -125,15 +125,20 @@ def queued(page: Page) -> int:
         .reduce((n, k) => n + JSON.parse(localStorage.getItem(k)).ops.length, 0)""")
 
 
+def offline_page(context: BrowserContext, server: StoppableServer, document) -> Page:
+    """alice's page on the document, loaded, then the server stopped under it."""
+    page = context.new_page()
+    login(page, "alice")
+    open_document(page, document.id)
+    server.stop()
+    return page
+
+
 def test_edits_made_while_the_server_is_down_are_stored_once(
         context: BrowserContext, server: StoppableServer, app: Flask, document):
     video = make_claim(document, VIDEO, "asserts", actor="Amaq")
     local = make_claim(document, LOCAL, "asserts")
-    page = context.new_page()
-    login(page, "alice")
-    open_document(page, document.id)
-
-    server.stop()
+    page = offline_page(context, server, document)
     select_and_save(page, HELICOPTER, "asserts", note="first, offline")
     expect(status(page)).to_have_text("Offline — 1 change waiting", timeout=BACK_MS)
     select_and_save(page, NO_AIRCRAFT, "denies", actor="Russian Defense Ministry")
@@ -182,11 +187,7 @@ def test_edits_made_while_the_server_is_down_are_stored_once(
 def test_waiting_edits_survive_leaving_the_page_and_are_sent_when_it_opens_again(
         context: BrowserContext, server: StoppableServer, app: Flask, document):
     video = make_claim(document, VIDEO, "asserts")
-    page = context.new_page()
-    login(page, "alice")
-    open_document(page, document.id)
-
-    server.stop()
+    page = offline_page(context, server, document)
     select_and_save(page, HELICOPTER, "denies", note="made offline")
     edit_from_list(page, VIDEO, note="edited offline")
     expect(status(page)).to_have_text("Offline — 2 changes waiting", timeout=BACK_MS)
@@ -216,10 +217,7 @@ def test_waiting_edits_survive_leaving_the_page_and_are_sent_when_it_opens_again
 def test_queued_edits_show_as_pending_after_a_reload_before_they_are_sent(
         context: BrowserContext, server: StoppableServer, app: Flask, document):
     """The queue is read on load: a waiting claim is drawn before the server takes it."""
-    page = context.new_page()
-    login(page, "alice")
-    open_document(page, document.id)
-    server.stop()
+    page = offline_page(context, server, document)
     select_and_save(page, HELICOPTER, "asserts")
     expect(status(page)).to_have_text("Offline — 1 change waiting", timeout=BACK_MS)
     page.goto("about:blank")
@@ -249,10 +247,7 @@ def test_queued_edits_show_as_pending_after_a_reload_before_they_are_sent(
 
 def test_marking_done_waits_until_the_waiting_changes_are_stored(
         context: BrowserContext, server: StoppableServer, app: Flask, document):
-    page = context.new_page()
-    login(page, "alice")
-    open_document(page, document.id)
-    server.stop()
+    page = offline_page(context, server, document)
     select_and_save(page, HELICOPTER, "asserts")
     expect(status(page)).to_have_text("Offline — 1 change waiting", timeout=BACK_MS)
     page.click("#mark-done")
