@@ -40,7 +40,6 @@ def _registry() -> Registry:
 
 
 @cache
-@cache
 def validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(load_schema(name), registry=_registry())
 
