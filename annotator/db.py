@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from flask_migrate import Migrate
@@ -15,6 +16,15 @@ MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
 # The largest id an id column holds (PostgreSQL integer): a larger one names no row, and
 # handing it to the database fails, so callers answer "not found" before asking.
 MAX_ROW_ID = 2**31 - 1
+
+
+def row_by_id(model: type[Any], value: Any) -> Any | None:
+    """The `model` row whose id is `value` (from a request's JSON), or None when `value` is
+    not an id a column can hold: not an int, a bool (JSON `true` must not mean #1), or
+    outside 1..MAX_ROW_ID."""
+    if type(value) is not int or not 0 < value <= MAX_ROW_ID:
+        return None
+    return db.session.get(model, value)
 
 
 class Base(DeclarativeBase):

@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from ..agreement.alignment import align, differences
 from ..agreement.report import agreement_report
-from ..db import MAX_ROW_ID, db
+from ..db import db, row_by_id
 from ..models import (
     Assignment,
     AssignmentStatus,
@@ -108,9 +108,7 @@ def review(document: Document) -> dict[str, Any]:
 
 
 def _source(document: Document, claim_id: Any, field: str) -> Claim:
-    # bool is an int to Python: JSON `true` must not mean claim #1.
-    claim = db.session.get(Claim, claim_id) \
-        if type(claim_id) is int and 0 < claim_id <= MAX_ROW_ID else None
+    claim = row_by_id(Claim, claim_id)
     if claim is None or claim.document_id != document.id or claim.is_gold \
             or claim.deleted_at is not None:
         raise InvalidInput("not an annotator's claim on this document",

@@ -21,7 +21,7 @@ from exports.propositions import article_date, timeline_key
 
 from .. import labelscheme
 from ..agreement.linking import LinkedClaim, linking_agreement
-from ..db import MAX_ROW_ID, db
+from ..db import MAX_ROW_ID, db, row_by_id
 from ..models import (
     Assignment,
     AuditEvent,
@@ -206,8 +206,7 @@ def _text(value: Any, field: str, errors: dict[str, str], *, required: bool,
 def _incident_of(project: Project, value: Any, errors: dict[str, str]) -> int | None:
     if value is None:
         return None
-    incident = db.session.get(Incident, value) if isinstance(value, int) \
-        and not isinstance(value, bool) and 0 < value <= MAX_ROW_ID else None
+    incident = row_by_id(Incident, value)
     if incident is None or incident.project_id != project.id:
         errors["incident_id"] = f"{value!r} is not an incident of this project"
         return None
@@ -321,9 +320,7 @@ def link_claim(user: User, claim: Claim, proposition_id: Any) -> Proposition:
     """Link the claim (which `user` may change) to a proposition of its project, replacing
     any link it had. InvalidInput names proposition_id when it is not one."""
     project = claim.document.project
-    proposition = db.session.get(Proposition, proposition_id) \
-        if isinstance(proposition_id, int) and not isinstance(proposition_id, bool) \
-        and 0 < proposition_id <= MAX_ROW_ID else None
+    proposition = row_by_id(Proposition, proposition_id)
     if proposition is None or proposition.project_id != project.id:
         raise InvalidInput("no such proposition in this project",
                            {"proposition_id": f"{proposition_id!r} is not a proposition of "
