@@ -100,8 +100,9 @@ def _scheme_key(project: Project) -> str:
     return hashlib.sha256(json.dumps(project.label_scheme, sort_keys=True).encode()).hexdigest()
 
 
-def _rules(project: Project, actors: tuple[tuple[str, tuple[str, ...]], ...]) -> Rules:
-    key = (_scheme_key(project), actors)
+def _rules(project: Project, actors: tuple[tuple[str, tuple[str, ...]], ...],
+           scheme_key: str) -> Rules:
+    key = (scheme_key, actors)
     rules = _rules_cache.get(key)
     if rules is None:
         with _compute_lock:
@@ -172,11 +173,11 @@ def _document_suggestions(document: Document) -> tuple[list[Suggestion], _ModelR
     model = _loaded(ref) if ref else None
     if model is None:
         ref = None
-    key = (document.id, document.text_sha256, _scheme_key(project), hash(actors),
-           ref.key if ref else None)
+    scheme_key = _scheme_key(project)
+    key = (document.id, document.text_sha256, scheme_key, hash(actors), ref.key if ref else None)
     found = _document_cache.get(key)
     if found is None:
-        rules = _rules(project, actors)
+        rules = _rules(project, actors, scheme_key)
         # One at a time: spaCy's shared vocabulary grows as it meets new words, and the
         # server answers from several threads.
         with _compute_lock:
