@@ -372,6 +372,32 @@ class SuggestionModel(db.Model):
     trained_by: Mapped[User | None] = relationship()
 
 
+class TrainingJob(db.Model):
+    """A request to train a new suggestion model version, run by a separate process
+    (services/training.py): training takes from seconds to minutes, longer than a web
+    request may block a worker."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="SET NULL"))
+    # queued → running → done | failed (see services/training.py)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    error: Mapped[str | None] = mapped_column(Text)
+    # The training process and its host: a live job whose process is gone is failed.
+    pid: Mapped[int | None] = mapped_column(Integer)
+    host: Mapped[str] = mapped_column(String(255), default="")
+    model_id: Mapped[int | None] = mapped_column(
+        ForeignKey("suggestion_model.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    finished_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+    requested_by: Mapped[User | None] = relationship()
+    model: Mapped[SuggestionModel | None] = relationship()
+
+
 class SuggestionRejection(db.Model):
     """A suggested span a user rejected on a document: it is not proposed to them again."""
 

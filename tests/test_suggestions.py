@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import json
 import random
+import time
 
 import pytest
 from sqlalchemy import func, select
 
 from annotator import labelscheme
 from annotator.db import db
-from annotator.models import Claim, Document, Project, SuggestionModel, SuggestionRejection
+from annotator.models import (
+    Claim,
+    Document,
+    Project,
+    SuggestionModel,
+    SuggestionRejection,
+    TrainingJob,
+)
 from annotator.services import (
     assignments,
     claims,
@@ -19,6 +27,7 @@ from annotator.services import (
     exporting,
     projects,
     suggestions,
+    training,
     users,
 )
 from annotator.suggester import model as suggester_model
@@ -190,6 +199,33 @@ def port(project):
     assignments.assign(project, 2)
     suggestions.set_enabled(project, True)
     return documents.first_document(project)
+
+
+def wait_for_job(project, job_id: int, timeout: float = 300) -> TrainingJob:
+    """The training job once it has ended (it runs in a process of its own)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        db.session.rollback()  # see what the training process committed
+        job = training.job_for(project, job_id)
+        if job.status not in training.LIVE or time.monotonic() > deadline:
+            return job
+        time.sleep(0.2)
+
+
+def train_and_wait(client, pid: int, headers: dict[str, str]) -> dict:
+    """Start a training over the API (202, Location) and poll the job until it ends."""
+    response = client.post(f"/api/v1/projects/{pid}/suggestion-models", headers=headers)
+    assert response.status_code == 202, response.get_json()
+    queued = response.get_json()
+    assert queued["status"] in ("queued", "running") and queued["model_version"] is None
+    location = response.headers["Location"]
+    assert location == f"/api/v1/projects/{pid}/training-jobs/{queued['id']}"
+    deadline = time.monotonic() + 300
+    while True:
+        job = client.get(location, headers=headers).get_json()
+        if job["status"] not in ("queued", "running") or time.monotonic() > deadline:
+            return job
+        time.sleep(0.2)
 
 
 def url(document, tail: str = "") -> str:
@@ -409,18 +445,18 @@ def test_training_stores_a_version_with_held_out_scores(client, port, token_for)
     pid = port.project_id
     assert client.post(f"/api/v1/projects/{pid}/suggestion-models",
                        headers=token_for("alice")).status_code == 403
-    response = client.post(f"/api/v1/projects/{pid}/suggestion-models",
-                           headers=token_for("maria"))
-    assert response.status_code == 201
-    first = response.get_json()
-    assert first["version"] == 1 and first["trained_by"] == "maria"
-    scores = first["scores"]
+    first = train_and_wait(client, pid, token_for("maria"))
+    assert first["status"] == "done", first
+    assert first["model_version"] == 1 and first["requested_by"] == "maria"
+    listed = client.get(f"/api/v1/projects/{pid}/suggestion-models",
+                        headers=token_for("maria")).get_json()
+    assert listed[0]["version"] == 1 and listed[0]["trained_by"] == "maria"
+    scores = listed[0]["scores"]
     assert scores["train_documents"] + scores["test_documents"] == 15
     assert 0 <= scores["claim_sentence"]["precision"] <= 1
     assert set(scores["stance"]) >= {"accuracy", "precision", "recall", "f1"}
-    second = client.post(f"/api/v1/projects/{pid}/suggestion-models",
-                         headers=token_for("maria")).get_json()
-    assert second["version"] == 2
+    second = train_and_wait(client, pid, token_for("maria"))
+    assert second["model_version"] == 2
     listed = client.get(f"/api/v1/projects/{pid}/suggestion-models",
                         headers=token_for("maria")).get_json()
     assert [v["version"] for v in listed] == [2, 1]
@@ -444,10 +480,15 @@ def test_project_page_trains_and_shows_the_scores(client, auth, port):
     assert 'id="suggestions"' in page and "No model trained yet" in page
     token = auth.csrf_token(f"/projects/{port.project_id}")
     response = client.post(f"/projects/{port.project_id}/suggestions/train",
-                           data={"csrf_token": token})
-    assert response.status_code == 302
+                           data={"csrf_token": token}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    # The request answers before the training ends: the page says it is under way.
+    assert "Training started (job " in page and 'id="training-status"' in page
+    job = wait_for_job(port.project, int(page.split("Training started (job ")[1].split(")")[0]))
+    assert job.status == "done", job.error
     page = client.get(f"/projects/{port.project_id}").get_data(as_text=True)
-    assert 'data-version="1"' in page and "version 1 trained" in page
+    assert 'data-version="1"' in page and "stored version 1" in page
+    assert "training.js" not in page  # nothing left to follow
     response = client.post(f"/projects/{port.project_id}/suggestions/settings",
                            data={"csrf_token": token}, follow_redirects=True)
     assert "Suggestions are off." in response.get_data(as_text=True)  # the box unticked

@@ -34,6 +34,24 @@ MODEL_VERSION = {
                               "train/test sizes"}},
 }
 
+_WHEN = {"type": ["string", "null"], "format": "date-time"}
+TRAINING_JOB = {
+    "type": "object",
+    "required": ["id", "project_id", "status", "error", "model_version", "requested_by",
+                 "created_at", "started_at", "finished_at"],
+    "properties": {
+        "id": {"type": "integer"}, "project_id": {"type": "integer"},
+        "status": {"enum": ["queued", "running", "done", "failed"]},
+        "error": {"type": ["string", "null"], "description": "Why it failed"},
+        "model_version": {"type": ["integer", "null"],
+                          "description": "The version it stored, once done"},
+        "requested_by": {"type": ["string", "null"]},
+        "created_at": {"type": "string", "format": "date-time"},
+        "started_at": _WHEN, "finished_at": _WHEN},
+}
+CONFLICT = {"type": "object", "required": ["error", "current"],
+            "properties": {"error": {"type": "string"}, "current": TRAINING_JOB}}
+
 
 def paths(json_: Callable[..., dict[str, Any]], errors: Callable[..., dict[str, Any]],
           pid: dict[str, Any], did: dict[str, Any]) -> dict[str, Any]:
@@ -82,9 +100,19 @@ def paths(json_: Callable[..., dict[str, Any]], errors: Callable[..., dict[str, 
                     "parameters": [pid],
                     "responses": {"200": json_({"type": "array", "items": MODEL_VERSION},
                                                "Versions"), **errors(401, 403, 404)}},
-            "post": {"summary": "Train a new model version on the project's gold and "
-                                "accepted claims (managers)",
+            "post": {"summary": "Start training a new model version on the project's gold "
+                                "and accepted claims (managers); the job runs in its own "
+                                "process, its status URL is in Location",
                      "parameters": [pid],
-                     "responses": {"201": json_(MODEL_VERSION, "The new version"),
+                     "responses": {"202": json_(TRAINING_JOB, "The job, queued"),
+                                   "409": json_(CONFLICT,
+                                                "A training of this project is already live; "
+                                                "`current` is that job"),
                                    **errors(400, 401, 403, 404, 422)}}},
+        "/projects/{pid}/training-jobs/{jid}": {
+            "get": {"summary": "A training job: queued, running, done (with the version it "
+                               "stored) or failed (with the reason) (managers)",
+                    "parameters": [pid, {**pid, "name": "jid"}],
+                    "responses": {"200": json_(TRAINING_JOB, "The job"),
+                                  **errors(401, 403, 404)}}},
     }

@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import g, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from ..services import access, claims, suggestions
-from ..services.errors import InvalidInput
+from ..services import access, claims, suggestions, training
+from ..services.errors import InvalidInput, NotFound
 from .routes import bp
 
 
@@ -54,6 +54,19 @@ def list_suggestion_models(pid: int) -> ResponseReturnValue:
 
 @bp.post("/projects/<int:pid>/suggestion-models")
 def train_suggestion_model(pid: int) -> ResponseReturnValue:
+    """Starts a training job (202); its status URL is in Location."""
     project = access.managed_project_for(g.user, pid)
-    suggestions.train(project, g.user)
-    return jsonify(suggestions.model_versions(project)[0]), 201
+    job = training.start(project, g.user)
+    response = jsonify(training.job_to_dict(job))
+    response.status_code = 202
+    response.headers["Location"] = f"/api/v1/projects/{pid}/training-jobs/{job.id}"
+    return response
+
+
+@bp.get("/projects/<int:pid>/training-jobs/<int:jid>")
+def get_training_job(pid: int, jid: int) -> ResponseReturnValue:
+    project = access.managed_project_for(g.user, pid)
+    job = training.job_for(project, jid)
+    if job is None:
+        raise NotFound("training job not found")
+    return jsonify(training.job_to_dict(job))

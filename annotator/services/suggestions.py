@@ -323,6 +323,28 @@ def set_enabled(project: Project, enabled: bool) -> None:
 # ---------- the model: training data, training, versions ----------
 
 
+def _learnt_from(project: Project) -> tuple[Any, ...]:
+    # The claims a model learns from: gold, and suggestions annotators accepted that
+    # adjudication did not reject.
+    return (Document.project_id == project.id, Claim.deleted_at.is_(None),
+            (Claim.is_gold.is_(True))
+            | ((Claim.origin == "suggestion") & Claim.rejected.is_(False)))
+
+
+def check_trainable(project: Project) -> None:
+    """InvalidInput at once when the project has too few labelled documents to train on
+    (training itself runs elsewhere, and may still find too little to learn)."""
+    found = db.session.execute(
+        select(func.count(func.distinct(Claim.document_id)))
+        .join(Document, Document.id == Claim.document_id)
+        .where(*_learnt_from(project))).scalar_one()
+    if found < suggester_model.MIN_DOCUMENTS:
+        message = (f"need claims on at least {suggester_model.MIN_DOCUMENTS} documents, "
+                   f"found {found}")
+        raise InvalidInput(f"not enough annotations to train on: {message}",
+                           {"(project)": message})
+
+
 def training_documents(project: Project) -> list[suggester_model.TrainingDocument]:
     """Documents to learn from: each document's gold claims if it has any, else the
     claims annotators accepted from suggestions (live, not rejected by adjudication)."""
@@ -331,9 +353,7 @@ def training_documents(project: Project) -> list[suggester_model.TrainingDocumen
                Claim.is_gold)
         .join(Document, Document.id == Claim.document_id)
         .outerjoin(Actor, Actor.id == Claim.actor_id)
-        .where(Document.project_id == project.id, Claim.deleted_at.is_(None),
-               (Claim.is_gold.is_(True))
-               | ((Claim.origin == "suggestion") & Claim.rejected.is_(False)))
+        .where(*_learnt_from(project))
     ).all()
     gold: dict[int, list[suggester_model.LabelledSpan]] = {}
     accepted: dict[int, list[suggester_model.LabelledSpan]] = {}

@@ -9,8 +9,8 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from ..models import Project
-from ..services import access, suggestions
-from ..services.errors import InvalidInput
+from ..services import access, suggestions, training
+from ..services.errors import Conflict, InvalidInput
 from .forms import SuggestionSettingsForm, TrainForm
 
 bp = Blueprint("suggestions", __name__)
@@ -23,6 +23,7 @@ def _panel(project: Project) -> dict[str, Any]:
         "settings_form": SuggestionSettingsForm(formdata=None,
                                                 enabled=project.suggestions_enabled),
         "train_form": TrainForm(formdata=None),
+        "job": training.latest(project),
     }
 
 
@@ -62,9 +63,10 @@ def train(pid: int) -> ResponseReturnValue:
         flash("Not trained: the form expired, try again.", "error")
         return _back(pid)
     try:
-        row = suggestions.train(project, current_user)
-    except InvalidInput as exc:
+        job = training.start(project, current_user)
+    except (InvalidInput, Conflict) as exc:
         flash(exc.message, "error")
     else:
-        flash(f"Suggestion model version {row.version} trained.")
+        flash(f"Training started (job {job.id}): it runs in the background, and this page "
+              "shows when it is done.")
     return _back(pid)

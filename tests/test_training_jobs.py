@@ -1,0 +1,141 @@
+"""Suggestion training as a job in its own process: started at once, followed to done or
+failed, one per project at a time, a killed process reported as interrupted, managers only."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import select
+
+from annotator.db import db
+from annotator.models import Document, SuggestionModel, TrainingJob, utcnow
+from annotator.services import claims, documents, projects, training, users
+from annotator.services.errors import Conflict, InvalidInput, ServiceError
+
+from .test_suggestions import ACTORS, _gold_project, wait_for_job
+
+
+def _gold(project) -> None:
+    """15 articles with gold claims, their actors known to the project."""
+    for name, aliases in ACTORS:
+        projects.add_actor(project, name, aliases=aliases)
+    _gold_project(project)
+
+
+def _job(project, **values) -> TrainingJob:
+    job = TrainingJob(project_id=project.id, requested_by_id=users.by_username("maria").id,
+                      host=training._host(), **values)
+    db.session.add(job)
+    db.session.commit()
+    return job
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_a_live_training_refuses_a_second_one_with_409(client, project, token_for):
+    _gold(project)
+    # A job "running" in a process that is alive (this one): the project is busy.
+    busy = _job(project, status="running", pid=os.getpid(), started_at=utcnow())
+    response = client.post(f"/api/v1/projects/{project.id}/suggestion-models",
+                           headers=token_for("maria"))
+    assert response.status_code == 409
+    body = response.get_json()
+    assert "already running" in body["error"] and body["current"]["id"] == busy.id
+    assert db.session.scalar(select(db.func.count(TrainingJob.id))) == 1
+
+
+def test_a_job_whose_process_is_gone_is_reported_failed(client, project, token_for):
+    gone = _job(project, status="running", pid=_dead_pid(), started_at=utcnow())
+    response = client.get(f"/api/v1/projects/{project.id}/training-jobs/{gone.id}",
+                          headers=token_for("maria"))
+    job = response.get_json()
+    assert response.status_code == 200
+    assert job["status"] == "failed" and job["error"] == training.INTERRUPTED
+    db.session.expire_all()
+    assert db.session.get(TrainingJob, gone.id).status == "failed"  # stored, not just shown
+    # No longer live: a new training is judged on the project's data alone.
+    with pytest.raises(InvalidInput, match="not enough annotations"):
+        training.start(project, users.by_username("maria"))
+
+
+def test_a_job_on_another_host_is_left_to_that_host(project):
+    elsewhere = _job(project, status="running", pid=_dead_pid(), started_at=utcnow())
+    elsewhere.host = "another-server"
+    db.session.commit()
+    assert training.refreshed(elsewhere).status == "running"
+    with pytest.raises(Conflict):
+        training.start(project, users.by_username("maria"))
+
+
+def test_killing_the_training_process_fails_the_job_and_stores_no_model(project):
+    _gold(project)
+    job = training.start(project, users.by_username("maria"))
+    assert job.status == "queued" and job.pid
+    os.kill(job.pid, signal.SIGKILL)
+    ended = wait_for_job(project, job.id)
+    assert ended.status == "failed" and ended.error == training.INTERRUPTED
+    assert db.session.scalar(select(SuggestionModel.id)) is None
+
+
+def test_too_little_to_learn_fails_the_job_with_the_reason(project):
+    # Two documents whose only sentence is a claim: enough documents to start, but no
+    # sentence without a claim to learn from.
+    maria = users.by_username("maria")
+    texts = ["The minister said taxes would fall.", "The mayor said the bridge was safe."]
+    documents.import_file(project, "tiny.jsonl", "".join(
+        json.dumps({"id": f"t{i}", "text": text}) + "\n" for i, text in enumerate(texts))
+        .encode())
+    for document in db.session.scalars(select(Document).where(
+            Document.external_id.in_(["t0", "t1"]))):
+        claims.create_claim(maria, document, {
+            "start": 0, "end": len(document.text), "text": document.text,
+            "stance": "asserts"}, sources=[])
+    job = training.start(project, maria)
+    ended = wait_for_job(project, job.id)
+    assert ended.status == "failed"
+    assert ended.error.startswith("not enough annotations to train on: need sentences")
+    assert ended.model_id is None and ended.finished_at is not None
+    assert db.session.scalar(select(SuggestionModel.id)) is None
+
+
+def test_only_the_projects_managers_see_its_jobs(client, project, token_for, make_user):
+    job = _job(project, status="failed", error="x", finished_at=utcnow())
+    path = f"/api/v1/projects/{project.id}/training-jobs/{job.id}"
+    assert client.get(path, headers=token_for("alice")).status_code == 403
+    outsider = make_user("olga")
+    other = projects.create_project("Other", manager=outsider)
+    assert client.get(path, headers=token_for("olga")).status_code == 404
+    # A job of this project named under another project is not found there.
+    assert client.get(f"/api/v1/projects/{other.id}/training-jobs/{job.id}",
+                      headers=token_for("olga")).status_code == 404
+    assert client.get(path, headers=token_for("maria")).get_json()["error"] == "x"
+
+
+def test_the_page_follows_a_live_job_and_disables_training(client, auth, project):
+    _job(project, status="running", pid=os.getpid(), started_at=utcnow())
+    auth.login("maria")
+    page = client.get(f"/projects/{project.id}").get_data(as_text=True)
+    assert 'data-status="running"' in page and "training.js" in page
+    assert 'class="primary" disabled>Train a new model version' in page
+    token = auth.csrf_token(f"/projects/{project.id}")
+    response = client.post(f"/projects/{project.id}/suggestions/train",
+                           data={"csrf_token": token}, follow_redirects=True)
+    assert "already running" in response.get_data(as_text=True)
+
+
+def test_the_training_process_runs_only_a_queued_job(app, project):
+    done = _job(project, status="done", finished_at=utcnow())
+    with pytest.raises(ServiceError, match="not queued"):
+        training.run(done.id)
+    usage = subprocess.run([sys.executable, "-m", "annotator.services.training"],
+                           capture_output=True, text=True, check=False)
+    assert usage.returncode == 2 and "usage:" in usage.stderr
