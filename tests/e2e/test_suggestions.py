@@ -139,3 +139,25 @@ def test_no_suggestions_when_the_project_has_them_off(page: Page, project, port:
     page.wait_for_selector("#annotate[data-suggestions=off]", state="attached")
     expect(page.locator("#suggestions")).to_be_hidden()
     assert highlighted(page, "suggestion") == []
+
+
+def test_the_project_page_follows_a_training_to_its_new_version(page: Page, project):
+    """Train from the project page: the request answers at once with the job under way, and
+    static/training.js reloads the page by itself once the training process has stored
+    version 1."""
+    from ..test_suggestions import ACTORS, _gold_project
+
+    for name, aliases in ACTORS:
+        projects.add_actor(project, name, aliases=aliases)
+    _gold_project(project)
+    login(page, "maria")
+    page.goto(f"/projects/{project.id}")
+    expect(page.locator("#no-suggestion-model")).to_be_visible()
+    page.locator("#train-suggestions button").click()
+    expect(page.locator(".flash")).to_contain_text("Training started")
+    expect(page.locator("#train-suggestions button")).to_be_disabled()
+    # No click from here on: the status line turns into the stored version on its own.
+    expect(page.locator("#training-status")).to_contain_text("stored version 1",
+                                                             timeout=180_000)
+    expect(page.locator("#suggestion-models tr[data-version='1']")).to_be_visible()
+    expect(page.locator("#train-suggestions button")).to_be_enabled()
