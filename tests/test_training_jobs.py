@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -43,14 +44,17 @@ def _dead_pid() -> int:
 
 def test_a_live_training_refuses_a_second_one_with_409(client, project, token_for):
     _gold(project)
-    # A job "running" in a process that is alive (this one): the project is busy.
-    busy = _job(project, status="running", pid=os.getpid(), started_at=utcnow())
-    response = client.post(f"/api/v1/projects/{project.id}/suggestion-models",
-                           headers=token_for("maria"))
-    assert response.status_code == 409
-    body = response.get_json()
-    assert "already running" in body["error"] and body["current"]["id"] == busy.id
+    path = f"/api/v1/projects/{project.id}/suggestion-models"
+    first = client.post(path, headers=token_for("maria"))
+    assert first.status_code == 202
+    # Asked again while the first runs (its process takes seconds just to start).
+    second = client.post(path, headers=token_for("maria"))
+    assert second.status_code == 409
+    body = second.get_json()
+    assert "already" in body["error"] and body["current"]["id"] == first.get_json()["id"]
+    assert wait_for_job(project, first.get_json()["id"]).status == "done"
     assert db.session.scalar(select(db.func.count(TrainingJob.id))) == 1
+    assert db.session.scalar(select(db.func.count(SuggestionModel.id))) == 1
 
 
 def test_a_job_whose_process_is_gone_is_reported_failed(client, project, token_for):
@@ -65,6 +69,12 @@ def test_a_job_whose_process_is_gone_is_reported_failed(client, project, token_f
     # No longer live: a new training is judged on the project's data alone.
     with pytest.raises(InvalidInput, match="not enough annotations"):
         training.start(project, users.by_username("maria"))
+
+
+def test_a_pid_now_used_by_another_process_does_not_keep_a_job_alive(project):
+    # This test's own process is alive, but it is not that job's training process.
+    reused = _job(project, status="running", pid=os.getpid(), started_at=utcnow())
+    assert training.refreshed(reused).status == "failed"
 
 
 def test_a_job_on_another_host_is_left_to_that_host(project):
@@ -121,15 +131,23 @@ def test_only_the_projects_managers_see_its_jobs(client, project, token_for, mak
 
 
 def test_the_page_follows_a_live_job_and_disables_training(client, auth, project):
-    _job(project, status="running", pid=os.getpid(), started_at=utcnow())
+    _gold(project)
     auth.login("maria")
-    page = client.get(f"/projects/{project.id}").get_data(as_text=True)
-    assert 'data-status="running"' in page and "training.js" in page
-    assert 'class="primary" disabled>Train a new model version' in page
     token = auth.csrf_token(f"/projects/{project.id}")
     response = client.post(f"/projects/{project.id}/suggestions/train",
-                           data={"csrf_token": token}, follow_redirects=True)
-    assert "already running" in response.get_data(as_text=True)
+                           data={"csrf_token": token})
+    assert response.status_code == 302
+    page = client.get(f"/projects/{project.id}").get_data(as_text=True)
+    assert 'data-status="queued"' in page or 'data-status="running"' in page
+    assert "training.js" in page
+    assert 'class="primary" disabled>Train a new model version' in page
+    again = client.post(f"/projects/{project.id}/suggestions/train",
+                        data={"csrf_token": token}, follow_redirects=True)
+    assert "already" in again.get_data(as_text=True)
+    job = training.latest(project)
+    assert wait_for_job(project, job.id).status == "done"
+    page = client.get(f"/projects/{project.id}").get_data(as_text=True)
+    assert "training.js" not in page and 'class="primary">Train a new model version' in page
 
 
 def test_the_training_process_runs_only_a_queued_job(app, project):
@@ -139,3 +157,11 @@ def test_the_training_process_runs_only_a_queued_job(app, project):
     usage = subprocess.run([sys.executable, "-m", "annotator.services.training"],
                            capture_output=True, text=True, check=False)
     assert usage.returncode == 2 and "usage:" in usage.stderr
+
+
+def test_a_job_being_started_counts_as_live_for_a_minute(project):
+    starting = _job(project, status="queued", pid=None)
+    assert training.refreshed(starting).status == "queued"
+    stuck = _job(project, status="queued", pid=None,
+                 created_at=utcnow() - training.STARTING - timedelta(seconds=1))
+    assert training.refreshed(stuck).status == "failed"

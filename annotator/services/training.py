@@ -22,19 +22,22 @@ import socket
 import subprocess
 import sys
 import threading
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import select
 
 from ..db import db
-from ..models import Project, SuggestionModel, TrainingJob, User, isoformat, utcnow
+from ..models import Project, SuggestionModel, TrainingJob, User, as_utc, isoformat, utcnow
 from . import suggestions
 from .errors import Conflict, ServiceError
 
 logger = logging.getLogger("annotator.training")
 
 LIVE = ("queued", "running")
+MODULE = "annotator.services.training"
+STARTING = timedelta(minutes=1)
 INTERRUPTED = "interrupted: the training process stopped before it finished; start it again"
 
 
@@ -42,19 +45,31 @@ def _host() -> str:
     return socket.gethostname()[:255]
 
 
-def _alive(pid: int) -> bool:
+def _alive(job: TrainingJob) -> bool:
+    """Whether the job's training process still runs (on this host)."""
+    if job.pid is None:  # being started: the request that queued it sets the pid next
+        return utcnow() - as_utc(job.created_at) < STARTING
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        # Linux: the pid must still be this job's process, not a later one given its number
+        # (and a finished process not yet reaped, a zombie, has an empty command line).
+        with open(f"/proc/{job.pid}/cmdline", "rb") as fh:
+            words = fh.read().split(b"\0")
+        return MODULE.encode() in words and str(job.id).encode() in words
+    except FileNotFoundError:
         return False
-    except PermissionError:  # someone else's process: alive, though not ours
+    except OSError:  # no /proc here: ask the kernel whether the pid exists
+        try:
+            os.kill(job.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
         return True
-    return True
 
 
 def refreshed(job: TrainingJob) -> TrainingJob:
     """The job, marked failed if it is live but its process is gone (and committed)."""
-    if job.status in LIVE and job.host == _host() and (job.pid is None or not _alive(job.pid)):
+    if job.status in LIVE and job.host == _host() and not _alive(job):
         db.session.refresh(job)  # the process may have finished it just now
         if job.status in LIVE:
             job.status, job.error, job.finished_at = "failed", INTERRUPTED, utcnow()
@@ -103,7 +118,7 @@ def _spawn(app: Flask, job_id: int) -> int:
     env = dict(os.environ, DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
                ANNOTATOR_INSTANCE_PATH=app.instance_path, SECRET_KEY=app.config["SECRET_KEY"])
     process = subprocess.Popen(  # noqa: S603 (our own module, no shell)
-        [sys.executable, "-m", "annotator.services.training", str(job_id)],
+        [sys.executable, "-m", MODULE, str(job_id)],
         env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         start_new_session=True)  # not in the worker's process group: a restart spares it
     # Reaped when it ends (no zombie left to look alive); the thread dies with the worker,
