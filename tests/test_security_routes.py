@@ -34,7 +34,7 @@ from flask import Flask
 from sqlalchemy import func, literal_column, select
 
 from annotator.db import db
-from annotator.models import ApiToken, Assignment, Document
+from annotator.models import ApiToken, Assignment, Document, TrainingJob
 from annotator.services import (
     adjudication,
     claims,
@@ -287,6 +287,8 @@ TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | Public] = {
                                                 member=404, blind=403),
     ("api.train_suggestion_model", "POST"): Case(
         "/api/v1/projects/{project}/suggestion-models", member=404, blind=403),
+    ("api.get_training_job", "GET"): Case(
+        "/api/v1/projects/{project}/training-jobs/{training_job}", member=404, blind=403),
     ("suggestions.settings", "POST"): Case("/projects/{project}/suggestions/settings",
                                            member=404, blind=403, form={}),  # would turn off
     ("suggestions.train", "POST"): Case("/projects/{project}/suggestions/train", member=404,
@@ -397,6 +399,12 @@ def world(app: Flask, project, document, make_user) -> tuple[dict[str, int], dic
     alice_token = db.session.scalars(
         select(ApiToken.id).where(ApiToken.user_id == alice.id)).one()
 
+    # A training of project B that failed (no process to start): its job is the managers'.
+    job = TrainingJob(project_id=project.id, requested_by_id=maria.id, status="failed",
+                      error="interrupted", host="elsewhere")
+    db.session.add(job)
+    db.session.commit()
+
     amy = make_user("amy")
     project_a = projects.create_project("Project A", manager=amy)
     documents.import_file(project_a, "a.jsonl", b'{"id": "a1", "text": "Project A text."}\n')
@@ -406,7 +414,7 @@ def world(app: Flask, project, document, make_user) -> tuple[dict[str, int], dic
                "shared_doc": document.id, "claim": claim.id, "deleted_claim": gone.id,
                "gold_claim": gold.id, "token_id": alice_token, "alice": alice.id, "bob": bob.id,
                "amy": amy.id, "proposition": proposition.id, "incident": incident.id,
-               "linked_claim": linked.id, "d3_sid": d3_sid}
+               "linked_claim": linked.id, "d3_sid": d3_sid, "training_job": job.id}
 
     def session(username: str | None) -> Actor:
         client = IsolatedClient(app, app.response_class, use_cookies=True)
