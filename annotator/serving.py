@@ -19,6 +19,7 @@ import gc
 import logging
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,10 +100,14 @@ def worker_app(behind_proxy: int = 0) -> Any:
     return app
 
 
-def after_fork(app: Flask) -> None:
+def after_fork(app: Flask, check_in: Callable[[], None] | None = None) -> None:
     """In a new worker: forget the connection pool inherited from the master, without
-    closing the master's connections (SQLAlchemy's advice for forking)."""
+    closing the master's connections (SQLAlchemy's advice for forking); long requests
+    check the worker in with `check_in` (see liveness.py)."""
+    from . import liveness
     from .db import db
+
+    liveness.set_check_in(check_in)
 
     with app.app_context():
         for engine in db.engines.values():
@@ -135,7 +140,8 @@ def run(options: ServeOptions) -> None:
         def load_config(self) -> None:
             for key, value in settings.items():
                 self.cfg.set(key, value)
-            self.cfg.set("post_fork", lambda _server, _worker: after_fork(built[0]))
+            self.cfg.set("post_fork",
+                         lambda _server, worker: after_fork(built[0], worker.notify))
             if "control_socket_disable" in self.cfg.settings:
                 # gunicorn >= 25.1 opens one control socket per user by default: a second
                 # server on the machine would take it over. Nothing here uses it.

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
 import subprocess
 import time
+import urllib.request
 
 import pytest
 
@@ -193,3 +195,62 @@ def test_serve_upgrade_migrates_then_serves_with_gunicorn_workers_and_logs(tmp_p
         assert f"worker {pid} ready" in log
     assert re.search(r"annotator\.requests: GET /healthz 200 [\d.]+ms user=- request_id=\w+",
                      log)
+
+
+# ---------- long requests and the worker timeout ----------
+
+
+def _cli(env: dict[str, str], *args: str) -> str:
+    return subprocess.run([str(ANNOTATOR), *args], env=env, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, check=True).stdout
+
+
+def _doccano(first: int, count: int) -> bytes:
+    """`count` doccano lines of ~3,000 characters with 5 spans each."""
+    words = "the minister said that the convoy was hit near the border crossing".split()
+    lines = []
+    for i in range(first, first + count):
+        text = " ".join(words[(i + k) % len(words)] for k in range(500))
+        spans = [[600 * j, 600 * j + 40, "asserts"] for j in range(5)]
+        lines.append(json.dumps({"id": f"d{i}", "text": text, "label": spans}) + "\n")
+    return "".join(lines).encode()
+
+
+def _timed_request(request: urllib.request.Request) -> tuple[float, bytes]:
+    started = time.monotonic()
+    with urllib.request.urlopen(request, timeout=300) as response:  # noqa: S310
+        body = response.read()  # a response cut short raises IncompleteRead
+    return time.monotonic() - started, body
+
+
+def test_imports_and_exports_longer_than_the_worker_timeout_complete(tmp_path):
+    """Gunicorn kills a worker silent for `--timeout` s, and a sync worker checks in only
+    between requests: a big project's import or export used to be cut off half-way. Served
+    with a 1 s timeout, the project grows by 4,000 documents (20,000 claims) a round until
+    its export takes over 3 s here; every import and export must complete, no worker
+    killed."""
+    env = fresh_sqlite_env(tmp_path)
+    _cli(env, "db", "upgrade")
+    _cli(env, "users", "create", "maria", "--generate-password")
+    token = _cli(env, "users", "token", "maria").strip()
+    _cli(env, "projects", "create", "Big", "--manager", "maria")
+    headers = {"Authorization": f"Bearer {token}"}
+    total, longest = 0, {"import": 0.0, "export": 0.0}
+    with serve(env, "--timeout", "1", workers=1) as served:
+        wait_healthy(served)
+        while longest["export"] < 3:
+            assert total < 60_000, f"exports stay under 3 s here: {longest}"
+            took, body = _timed_request(urllib.request.Request(  # 4,000: ~13 MB
+                f"{served.url}/api/v1/projects/1/import?format=doccano&annotator=maria",
+                data=_doccano(total, 4000), method="POST",
+                headers={**headers, "Content-Type": "application/x-ndjson"}))
+            assert json.loads(body)["claims"] == 5 * 4000
+            total += 4000
+            longest["import"] = max(longest["import"], took)
+            took, body = _timed_request(urllib.request.Request(
+                f"{served.url}/api/v1/projects/1/export.jsonl", headers=headers))
+            assert len(body.splitlines()) == total
+            longest["export"] = max(longest["export"], took)
+        log = served.log()
+    assert "WORKER TIMEOUT" not in log
+    assert longest["import"] > 1, longest  # an import too outlasted the timeout

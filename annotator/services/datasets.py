@@ -67,7 +67,7 @@ from exports.label_studio import iter_label_studio_tasks
 from exports.propositions import write_claim_pairs_jsonl, write_proposition_jsonl
 from exports.splits import Splitter, by_document, group_by_meta
 
-from .. import __version__
+from .. import __version__, liveness
 from ..agreement.report import FIELDS as AGREEMENT_FIELDS
 from ..agreement.report import agreement_report
 from ..db import db
@@ -682,6 +682,7 @@ def stream_bundle_zip(
                 for whole_file in _build(project, sink, options, stamp, None, result,
                                          one_pass=False):
                     if buffer.size >= STREAM_CHUNK or (whole_file and buffer.size):
+                        liveness.progress()
                         yield buffer.take()
             finally:
                 sink.abort()

@@ -12,6 +12,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import func, select
 
+from .. import liveness
 from ..bulk import insert_rows
 from ..db import commit_keeping_state, db
 from ..models import Assignment, AssignmentStatus, Claim, Document, Project, User, utcnow
@@ -171,6 +172,7 @@ def import_file(project: Project, filename: str, source: bytes | BinaryIO, *,
     stored = 0
     try:
         for batch in _chunks(parsed, BATCH):
+            liveness.progress()
             ids = [doc.external_id for doc in batch]
             existing = set(db.session.execute(
                 select(Document.external_id).where(

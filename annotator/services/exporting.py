@@ -11,6 +11,7 @@ from sqlalchemy import select
 from exports import ExportRecordError, write_jsonl
 from exports.jsonl import iter_jsonl_lines
 
+from .. import liveness
 from ..db import db
 from ..models import Actor, Assignment, Claim, Document, Evidence, Project, Review, User
 from ..validation import field_errors, is_valid
@@ -158,6 +159,7 @@ def stream_jsonl(project: Project, claim_set: str = "all") -> Iterator[str]:
         piece.append(line)
         size += len(line)
         if size >= STREAM_CHUNK:
+            liveness.progress()  # a big project's export outlasts the worker timeout
             yield "".join(piece)
             piece, size = [], 0
     if piece:

@@ -45,7 +45,7 @@ from sqlalchemy import func, select
 
 from exports import ImportFormatError, read_doccano_jsonl, read_label_studio_json
 
-from .. import labelscheme
+from .. import labelscheme, liveness
 from ..bulk import insert_rows
 from ..db import db
 from ..models import (
@@ -322,6 +322,7 @@ def _import_annotated(project: Project, filename: str, items: Iterator[Item],
         if batch and not errors:
             made += _store(project, batch, annotator, position + stored, errors)
             stored += len(batch)
+            liveness.progress()
         batch.clear()
 
     try:
