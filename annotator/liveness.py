@@ -6,8 +6,8 @@ requests, so an export, a dataset download or an import of a large project that 
 longer than that was killed half-way, and the client got a truncated file or a 502.
 Code that works through a long job calls `progress()` as it goes; under `annotator serve`
 that checks the worker in (at most five times a second: one small system call each),
-elsewhere it does nothing. A request
-that is stuck, making no progress, is still killed at the timeout.
+elsewhere it does nothing. A request that is stuck, making no progress, is still killed at
+the timeout.
 """
 
 from __future__ import annotations

@@ -38,7 +38,6 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_training_job_project_id'), ['project_id'], unique=False)
 
 
-
 def downgrade():
     with op.batch_alter_table('training_job', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_training_job_project_id'))
