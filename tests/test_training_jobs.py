@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import timedelta
 
 import pytest
@@ -165,3 +166,19 @@ def test_a_job_being_started_counts_as_live_for_a_minute(project):
     stuck = _job(project, status="queued", pid=None,
                  created_at=utcnow() - training.STARTING - timedelta(seconds=1))
     assert training.refreshed(stuck).status == "failed"
+
+
+def test_the_training_process_runs_below_the_web_workers_priority(project):
+    _gold(project)
+    job = training.start(project, users.by_username("maria"))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # "running": past its start, into the training
+        db.session.rollback()
+        if training.job_for(project, job.id).status != "queued":
+            break
+        time.sleep(0.05)
+    with open(f"/proc/{job.pid}/stat") as fh:
+        stat = fh.read()
+    nice = int(stat[stat.rindex(")") + 2:].split()[16])  # field 19: nice
+    assert nice == os.nice(0) + training.NICENESS
+    assert wait_for_job(project, job.id).status == "done"

@@ -38,6 +38,7 @@ logger = logging.getLogger("annotator.training")
 LIVE = ("queued", "running")
 MODULE = "annotator.services.training"
 STARTING = timedelta(minutes=1)
+NICENESS = 10  # added to the training process's nice value (lower CPU priority)
 INTERRUPTED = "interrupted: the training process stopped before it finished; start it again"
 
 
@@ -176,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1 or not args[0].isdigit():
         print("usage: python -m annotator.services.training JOB_ID", file=sys.stderr)
         return 2
+    # Below the web workers: annotators' saves keep their CPU while a model trains.
+    os.nice(NICENESS)
     configure_logging()
     with create_app().app_context():
         job = run(int(args[0]))
