@@ -226,31 +226,31 @@ def _timed_request(request: urllib.request.Request) -> tuple[float, bytes]:
 def test_imports_and_exports_longer_than_the_worker_timeout_complete(tmp_path):
     """Gunicorn kills a worker silent for `--timeout` s, and a sync worker checks in only
     between requests: a big project's import or export used to be cut off half-way. Served
-    with a 1 s timeout, the project grows by 4,000 documents (20,000 claims) a round until
-    its export takes over 3 s here; every import and export must complete, no worker
-    killed."""
+    with a 1 s timeout, the project grows (imports of 4,000, 8,000, then 16,000 documents
+    with 5 claims each) until an import has taken over 2.5 s and an export over 3 s here;
+    every import and export must complete, no worker killed."""
     env = fresh_sqlite_env(tmp_path)
     _cli(env, "db", "upgrade")
     _cli(env, "users", "create", "maria", "--generate-password")
     token = _cli(env, "users", "token", "maria").strip()
     _cli(env, "projects", "create", "Big", "--manager", "maria")
     headers = {"Authorization": f"Bearer {token}"}
-    total, longest = 0, {"import": 0.0, "export": 0.0}
+    total, batch, longest = 0, 4000, {"import": 0.0, "export": 0.0}
     with serve(env, "--timeout", "1", workers=1) as served:
         wait_healthy(served)
-        while longest["export"] < 3:
-            assert total < 60_000, f"exports stay under 3 s here: {longest}"
-            took, body = _timed_request(urllib.request.Request(  # 4,000: ~13 MB
+        while longest["export"] < 3 or longest["import"] < 2.5:
+            assert total < 80_000, f"too fast here to outlast the timeout: {longest}"
+            took, body = _timed_request(urllib.request.Request(
                 f"{served.url}/api/v1/projects/1/import?format=doccano&annotator=maria",
-                data=_doccano(total, 4000), method="POST",
+                data=_doccano(total, batch), method="POST",
                 headers={**headers, "Content-Type": "application/x-ndjson"}))
-            assert json.loads(body)["claims"] == 5 * 4000
-            total += 4000
+            assert json.loads(body)["claims"] == 5 * batch
+            total += batch
             longest["import"] = max(longest["import"], took)
             took, body = _timed_request(urllib.request.Request(
                 f"{served.url}/api/v1/projects/1/export.jsonl", headers=headers))
             assert len(body.splitlines()) == total
             longest["export"] = max(longest["export"], took)
+            batch = min(2 * batch, 16_000)  # 16,000 documents: ~50 MB, under the 64 MB cap
         log = served.log()
     assert "WORKER TIMEOUT" not in log
-    assert longest["import"] > 1, longest  # an import too outlasted the timeout
