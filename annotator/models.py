@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -376,6 +377,14 @@ class TrainingJob(db.Model):
     """A request to train a new suggestion model version, run by a separate process
     (services/training.py): training takes from seconds to minutes, longer than a web
     request may block a worker."""
+
+    # One live (queued or running) job per project, kept by the database: two managers
+    # starting a training at the same moment get one job and a 409, not two trainings.
+    __table_args__ = (
+        Index("uq_training_job_live_project", "project_id", unique=True,
+              sqlite_where=text("status IN ('queued', 'running')"),
+              postgresql_where=text("status IN ('queued', 'running')")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(

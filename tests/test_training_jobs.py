@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from annotator.db import db
 from annotator.models import Document, SuggestionModel, TrainingJob, utcnow
@@ -30,8 +31,9 @@ def _gold(project) -> None:
 
 
 def _job(project, **values) -> TrainingJob:
+    values.setdefault("host", training._host())
     job = TrainingJob(project_id=project.id, requested_by_id=users.by_username("maria").id,
-                      host=training._host(), **values)
+                      **values)
     db.session.add(job)
     db.session.commit()
     return job
@@ -161,11 +163,38 @@ def test_the_training_process_runs_only_a_queued_job(app, project):
 
 
 def test_a_job_being_started_counts_as_live_for_a_minute(project):
-    starting = _job(project, status="queued", pid=None)
-    assert training.refreshed(starting).status == "queued"
     stuck = _job(project, status="queued", pid=None,
                  created_at=utcnow() - training.STARTING - timedelta(seconds=1))
     assert training.refreshed(stuck).status == "failed"
+    starting = _job(project, status="queued", pid=None)
+    assert training.refreshed(starting).status == "queued"
+
+
+def test_the_database_keeps_one_live_job_per_project(project):
+    _job(project, status="failed", error="x")
+    _job(project, status="done")
+    _job(project, status="running", host="elsewhere")  # ended ones do not count
+    with pytest.raises(IntegrityError):
+        _job(project, status="queued", host="elsewhere")
+    db.session.rollback()
+
+
+def test_a_start_that_races_another_gets_409(project, monkeypatch):
+    _gold(project)
+    other = _job(project, status="running", host="elsewhere")
+    real = training._live_job
+    calls = []
+
+    def first_check_misses(project_):
+        calls.append(1)
+        return None if len(calls) == 1 else real(project_)
+
+    # As if the other request committed its job between this one's check and insert.
+    monkeypatch.setattr(training, "_live_job", first_check_misses)
+    with pytest.raises(Conflict) as raised:
+        training.start(project, users.by_username("maria"))
+    assert raised.value.current["id"] == other.id and len(calls) == 2
+    assert db.session.scalar(select(db.func.count(TrainingJob.id))) == 1
 
 
 def test_the_training_process_runs_below_the_web_workers_priority(project):

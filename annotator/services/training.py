@@ -11,7 +11,7 @@ answers at once, and the page and the API follow the job to `done` or `failed`.
 A job is queued → running → done (with the model version it stored) or failed (with the
 reason). A job whose process is gone before it finished (killed, or the machine rebooted)
 is reported failed as soon as anyone looks: liveness is judged by the job's pid on the
-host that started it. One job per project runs at a time.
+host that started it. One job per project is live at a time (a partial unique index).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..db import db
 from ..models import Project, SuggestionModel, TrainingJob, User, as_utc, isoformat, utcnow
@@ -93,18 +94,33 @@ def job_for(project: Project, job_id: int) -> TrainingJob | None:
     return refreshed(job)
 
 
+def _live_job(project: Project) -> TrainingJob | None:
+    return db.session.execute(
+        select(TrainingJob).where(TrainingJob.project_id == project.id,
+                                  TrainingJob.status.in_(LIVE))).scalar_one_or_none()
+
+
+def _refuse_if_live(project: Project) -> None:
+    live = _live_job(project)
+    if live is not None and refreshed(live).status in LIVE:
+        raise Conflict(f"a training of this project is already {live.status} "
+                       f"(job {live.id})", job_to_dict(live))
+
+
 def start(project: Project, user: User | None) -> TrainingJob:
     """Queue a training of `project` and start its process; InvalidInput at once when
     there is too little to learn from, Conflict while another training of it is live."""
-    running = latest(project)
-    if running is not None and running.status in LIVE:
-        raise Conflict(f"a training of this project is already {running.status} "
-                       f"(job {running.id})", job_to_dict(running))
+    _refuse_if_live(project)
     suggestions.check_trainable(project)
     job = TrainingJob(project_id=project.id, requested_by_id=user.id if user else None,
                       status="queued", host=_host())
     db.session.add(job)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # another request queued one since the check above
+        db.session.rollback()
+        _refuse_if_live(project)
+        raise
     try:
         job.pid = _spawn(current_app._get_current_object(), job.id)  # type: ignore[attr-defined]
     except OSError as exc:

@@ -36,10 +36,14 @@ def upgrade():
     )
     with op.batch_alter_table('training_job', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_training_job_project_id'), ['project_id'], unique=False)
+        batch_op.create_index('uq_training_job_live_project', ['project_id'], unique=True,
+                              sqlite_where=sa.text("status IN ('queued', 'running')"),
+                              postgresql_where=sa.text("status IN ('queued', 'running')"))
 
 
 def downgrade():
     with op.batch_alter_table('training_job', schema=None) as batch_op:
+        batch_op.drop_index('uq_training_job_live_project')
         batch_op.drop_index(batch_op.f('ix_training_job_project_id'))
 
     op.drop_table('training_job')
