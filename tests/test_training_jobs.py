@@ -211,3 +211,23 @@ def test_the_training_process_runs_below_the_web_workers_priority(project):
     nice = int(stat[stat.rindex(")") + 2:].split()[16])  # field 19: nice
     assert nice == os.nice(0) + training.NICENESS
     assert wait_for_job(project, job.id).status == "done"
+
+
+def test_a_version_is_stored_only_with_its_job_marked_done(project, monkeypatch):
+    _gold(project)
+    job = _job(project, status="queued")
+    calls = []
+
+    def fails_after_training():
+        calls.append(1)
+        if len(calls) > 1:  # the first stamps started_at; the second, finished_at
+            raise RuntimeError("the process dies while recording the outcome")
+        return utcnow()
+
+    # In process, as the training process runs it: recording "done" fails after training.
+    monkeypatch.setattr(training, "utcnow", fails_after_training)
+    with pytest.raises(RuntimeError):
+        training.run(job.id)
+    assert len(calls) == 2
+    db.session.rollback()
+    assert db.session.scalar(select(SuggestionModel.id)) is None  # not left behind

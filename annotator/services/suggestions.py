@@ -371,9 +371,12 @@ def training_documents(project: Project) -> list[suggester_model.TrainingDocumen
             for doc_id, text in texts]
 
 
-def train(project: Project, user: User | None = None) -> SuggestionModel:
+def train(project: Project, user: User | None = None, *, commit: bool = True
+          ) -> SuggestionModel:
     """Train a new model version from the project's gold and accepted claims, score it on
-    held-out documents and store it; InvalidInput when there is too little to learn."""
+    held-out documents and store it; InvalidInput when there is too little to learn. With
+    ``commit=False`` the version is only flushed: the caller commits it with its own
+    record of the training (services/training.py)."""
     documents = training_documents(project)
     try:
         fitted, scores = suggester_model.train(documents)
@@ -387,7 +390,10 @@ def train(project: Project, user: User | None = None) -> SuggestionModel:
                           blob=_seal(suggester_model.dumps(fitted)),
                           trained_by_id=user.id if user else None)
     db.session.add(row)
-    db.session.commit()
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()
     return row
 
 

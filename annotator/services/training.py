@@ -154,7 +154,9 @@ def run(job_id: int) -> TrainingJob:
     project = db.session.get(Project, job.project_id)
     user = db.session.get(User, job.requested_by_id) if job.requested_by_id else None
     try:
-        model = suggestions.train(project, user)  # type: ignore[arg-type]
+        # The version and the job's "done" are committed together: a process that dies in
+        # between leaves neither, not a stored version under an "interrupted" job.
+        model = suggestions.train(project, user, commit=False)  # type: ignore[arg-type]
     except ServiceError as exc:
         db.session.rollback()
         job.status, job.error = "failed", exc.message
