@@ -404,7 +404,6 @@ class TrainingJob(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
     requested_by: Mapped[User | None] = relationship()
-    model: Mapped[SuggestionModel | None] = relationship()
 
 
 class SuggestionRejection(db.Model):

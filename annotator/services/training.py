@@ -172,13 +172,16 @@ def run(job_id: int) -> TrainingJob:
 
 
 def job_to_dict(job: TrainingJob) -> dict[str, Any]:
-    model = db.session.get(SuggestionModel, job.model_id) if job.model_id else None
+    # The version alone: the model row also holds the fitted estimators (megabytes), and
+    # the project page asks for the job every two seconds while it runs.
+    version = db.session.execute(select(SuggestionModel.version).where(
+        SuggestionModel.id == job.model_id)).scalar_one_or_none() if job.model_id else None
     return {
         "id": job.id,
         "project_id": job.project_id,
         "status": job.status,
         "error": job.error,
-        "model_version": model.version if model else None,
+        "model_version": version,
         "requested_by": job.requested_by.username if job.requested_by else None,
         "created_at": isoformat(job.created_at),
         "started_at": isoformat(job.started_at) if job.started_at else None,

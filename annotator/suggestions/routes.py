@@ -23,8 +23,13 @@ def _panel(project: Project) -> dict[str, Any]:
         "settings_form": SuggestionSettingsForm(formdata=None,
                                                 enabled=project.suggestions_enabled),
         "train_form": TrainForm(formdata=None),
-        "job": training.latest(project),
+        "job": _job_view(project),
     }
+
+
+def _job_view(project: Project) -> dict[str, Any] | None:
+    job = training.latest(project)
+    return training.job_to_dict(job) if job is not None else None
 
 
 @bp.app_context_processor
