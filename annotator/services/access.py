@@ -31,14 +31,9 @@ def forget_roles() -> None:
     db.session.info.pop(_ROLES, None)
 
 
-def request_cache() -> dict[tuple[object, ...], object] | None:
-    """This request's cache (see remember_roles), emptied by any write through the session;
-    None outside a request."""
-    return db.session.info.get(_ROLES)
-
-
-def _remembered(key: tuple[object, ...]) -> tuple[bool, object]:
-    """(found, value) from this request's cache (see remember_roles)."""
+def remembered(key: tuple[object, ...]) -> tuple[bool, object]:
+    """(found, value) from this request's cache (see remember_roles); other services keep
+    their per-request lookups there too (projects.find_actor)."""
     session = db.session()
     cache = session.info.get(_ROLES)
     if cache is not None and key in cache and not (session.new or session.dirty
@@ -47,7 +42,8 @@ def _remembered(key: tuple[object, ...]) -> tuple[bool, object]:
     return False, None
 
 
-def _remember(key: tuple[object, ...], value: object) -> None:
+def remember(key: tuple[object, ...], value: object) -> None:
+    """Keep `value` under `key` for the rest of the request (nothing outside one)."""
     cache = db.session.info.get(_ROLES)
     if cache is not None:
         cache[key] = value
@@ -55,7 +51,7 @@ def _remember(key: tuple[object, ...], value: object) -> None:
 
 def role_in(user: User, project: Project) -> str | None:
     """The user's role in the project, or None when not a member."""
-    found, role = _remembered((user.id, project.id))
+    found, role = remembered((user.id, project.id))
     if found:
         return role  # type: ignore[return-value]
     role = db.session.execute(
@@ -63,7 +59,7 @@ def role_in(user: User, project: Project) -> str | None:
             Membership.project_id == project.id, Membership.user_id == user.id
         )
     ).scalar_one_or_none()
-    _remember((user.id, project.id), role)
+    remember((user.id, project.id), role)
     return role
 
 
@@ -97,7 +93,7 @@ def sees_all_documents(user: User, project: Project) -> bool:
 def assignment_of(user: User, document: Document) -> Assignment | None:
     """The user's assignment to the document, or None (remembered like role_in's answers:
     document_for reads it in the same query as the document)."""
-    found, assignment = _remembered(("assignment", user.id, document.id))
+    found, assignment = remembered(("assignment", user.id, document.id))
     if found:
         return assignment  # type: ignore[return-value]
     assignment = db.session.execute(
@@ -105,12 +101,12 @@ def assignment_of(user: User, document: Document) -> Assignment | None:
             Assignment.document_id == document.id, Assignment.user_id == user.id
         )
     ).scalar_one_or_none()
-    _remember(("assignment", user.id, document.id), assignment)
+    remember(("assignment", user.id, document.id), assignment)
     return assignment
 
 
 def is_assigned(user: User, document: Document) -> bool:
-    found, assignment = _remembered(("assignment", user.id, document.id))
+    found, assignment = remembered(("assignment", user.id, document.id))
     if found:
         return assignment is not None
     return db.session.execute(
@@ -149,7 +145,7 @@ def project_for(user: User, project_id: int) -> Project:
     if row is None:
         raise NotFound("project not found")
     project, role = row
-    _remember((user.id, project.id), role)
+    remember((user.id, project.id), role)
     if not (user.is_admin or role):
         raise NotFound("project not found")
     return project
@@ -186,8 +182,8 @@ def document_for(user: User, document_id: int) -> Document:
     if row is None:
         raise NotFound("document not found")
     document, project, role, assignment = row
-    _remember((user.id, project.id), role)
-    _remember(("assignment", user.id, document.id), assignment)
+    remember((user.id, project.id), role)
+    remember(("assignment", user.id, document.id), assignment)
     document.project  # noqa: B018  (from the identity map: no query; now held)
     if not (user.is_admin or role):
         raise NotFound("document not found")
@@ -223,11 +219,11 @@ def claim_for(user: User, claim_id: int, *, include_deleted: bool = False) -> Cl
     claim, document, project, role, assignment, actor = row
     if claim.deleted_at is not None and not include_deleted:
         raise NotFound("claim not found")
-    _remember((user.id, project.id), role)
-    _remember(("assignment", user.id, document.id), assignment)
+    remember((user.id, project.id), role)
+    remember(("assignment", user.id, document.id), assignment)
     set_committed_value(claim, "actor", actor)
     if actor is not None:  # what projects.find_actor answers for its name (an edit asks)
-        _remember(("actor", project.id, actor.name), actor)
+        remember(("actor", project.id, actor.name), actor)
     # The session holds objects weakly: hung on the claim and the document, they stay
     # loaded for the rest of the request instead of being read again by each later get().
     set_committed_value(claim, "document", document)

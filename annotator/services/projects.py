@@ -190,19 +190,17 @@ def find_actor(project: Project, name: str) -> Actor | None:
     """The actor whose name (or, failing that, one of whose aliases) is `name`."""
     name = name.strip()
     # A save checks the actor, then stores it: asked twice per request, read once.
-    cache = access.request_cache()
     key = ("actor", project.id, name)
-    if cache is not None and key in cache:
-        return cache[key]  # type: ignore[return-value]
+    known, actor = access.remembered(key)
+    if known:
+        return actor  # type: ignore[return-value]
     found = db.session.execute(
         select(Actor).where(Actor.project_id == project.id, Actor.name == name)
     ).scalar_one_or_none()
     if found is None:
         found = next((actor for actor in actors(project) if name in (actor.aliases or [])),
                      None)
-    cache = access.request_cache()  # the query's autoflush may have emptied it
-    if cache is not None:
-        cache[key] = found
+    access.remember(key, found)
     return found
 
 
