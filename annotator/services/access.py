@@ -127,14 +127,22 @@ def closed_documents(user: User, project: Project, document_ids: Iterable[int | 
         Assignment.user_id == user.id, Assignment.document_id.in_(wanted))).scalars())
 
 
+def _with_role(query: Select) -> Select:
+    """`query` (on Project) joined to the membership of the user bound as :user_id."""
+    return query.outerjoin(Membership, (Membership.project_id == Project.id)
+                           & (Membership.user_id == bindparam("user_id")))
+
+
+def _with_assignment(query: Select) -> Select:
+    """`query` (on Document) joined to the assignment of the user bound as :user_id."""
+    return query.outerjoin(Assignment, (Assignment.document_id == Document.id)
+                           & (Assignment.user_id == bindparam("user_id")))
+
+
 @cache
 def _project_query() -> Select:
-    return (
-        select(Project, Membership.role)
-        .outerjoin(Membership, (Membership.project_id == Project.id)
-                   & (Membership.user_id == bindparam("user_id")))
-        .where(Project.id == bindparam("project_id"))
-    )
+    return _with_role(select(Project, Membership.role)).where(
+        Project.id == bindparam("project_id"))
 
 
 def project_for(user: User, project_id: int) -> Project:
@@ -161,15 +169,10 @@ def managed_project_for(user: User, project_id: int) -> Project:
 @cache
 def _document_query() -> Select:
     # Built once: building the statement cost as much as running it.
-    return (
+    return _with_assignment(_with_role(
         select(Document, Project, Membership.role, Assignment)
         .join(Project, Project.id == Document.project_id)
-        .outerjoin(Membership, (Membership.project_id == Project.id)
-                   & (Membership.user_id == bindparam("user_id")))
-        .outerjoin(Assignment, (Assignment.document_id == Document.id)
-                   & (Assignment.user_id == bindparam("user_id")))
-        .where(Document.id == bindparam("document_id"))
-    )
+    )).where(Document.id == bindparam("document_id"))
 
 
 def document_for(user: User, document_id: int) -> Document:
@@ -195,17 +198,11 @@ def document_for(user: User, document_id: int) -> Document:
 
 @cache
 def _claim_query() -> Select:
-    return (
+    return _with_assignment(_with_role(
         select(Claim, Document, Project, Membership.role, Assignment, Actor)
         .join(Document, Document.id == Claim.document_id)
         .join(Project, Project.id == Document.project_id)
-        .outerjoin(Membership, (Membership.project_id == Project.id)
-                   & (Membership.user_id == bindparam("user_id")))
-        .outerjoin(Assignment, (Assignment.document_id == Document.id)
-                   & (Assignment.user_id == bindparam("user_id")))
-        .outerjoin(Actor, Actor.id == Claim.actor_id)
-        .where(Claim.id == bindparam("claim_id"))
-    )
+    )).outerjoin(Actor, Actor.id == Claim.actor_id).where(Claim.id == bindparam("claim_id"))
 
 
 def claim_for(user: User, claim_id: int, *, include_deleted: bool = False) -> Claim:
