@@ -189,11 +189,16 @@ ARTICLE = ("Port fire contained\n"
            "the port.")
 
 
+def add_actors(project) -> None:
+    """ACTORS, with their aliases, as the project's actors."""
+    for name, aliases in ACTORS:
+        projects.add_actor(project, name, aliases=aliases)
+
+
 @pytest.fixture
 def port(project):
     """The project with suggestions on, the port article for alice and bob."""
-    for name, aliases in ACTORS:
-        projects.add_actor(project, name, aliases=aliases)
+    add_actors(project)
     documents.import_file(project, "port.jsonl", (json.dumps(
         {"id": "port", "title": "Port", "text": ARTICLE}) + "\n").encode())
     assignments.assign(project, 2)
@@ -438,6 +443,12 @@ def _gold_project(project, n: int = 15) -> None:
             claims.create_claim(maria, stored[f"g{i}"], {
                 "start": claim.start, "end": claim.end, "text": needle,
                 "stance": claim.stance, "actor": claim.actor}, sources=[])
+
+
+def trainable_project(project) -> None:
+    """The project's actors, then 15 articles with gold claims naming them."""
+    add_actors(project)
+    _gold_project(project)
 
 
 def test_training_stores_a_version_with_held_out_scores(client, port, token_for):

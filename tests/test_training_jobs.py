@@ -20,14 +20,7 @@ from annotator.models import Document, SuggestionModel, TrainingJob, utcnow
 from annotator.services import claims, documents, projects, training, users
 from annotator.services.errors import Conflict, InvalidInput, ServiceError
 
-from .test_suggestions import ACTORS, _gold_project, wait_for_job
-
-
-def _gold(project) -> None:
-    """15 articles with gold claims, their actors known to the project."""
-    for name, aliases in ACTORS:
-        projects.add_actor(project, name, aliases=aliases)
-    _gold_project(project)
+from .test_suggestions import trainable_project, wait_for_job
 
 
 def _job(project, **values) -> TrainingJob:
@@ -46,7 +39,7 @@ def _dead_pid() -> int:
 
 
 def test_a_live_training_refuses_a_second_one_with_409(client, project, token_for):
-    _gold(project)
+    trainable_project(project)
     path = f"/api/v1/projects/{project.id}/suggestion-models"
     first = client.post(path, headers=token_for("maria"))
     assert first.status_code == 202
@@ -90,7 +83,7 @@ def test_a_job_on_another_host_is_left_to_that_host(project):
 
 
 def test_killing_the_training_process_fails_the_job_and_stores_no_model(project):
-    _gold(project)
+    trainable_project(project)
     job = training.start(project, users.by_username("maria"))
     assert job.status == "queued" and job.pid
     os.kill(job.pid, signal.SIGKILL)
@@ -134,7 +127,7 @@ def test_only_the_projects_managers_see_its_jobs(client, project, token_for, mak
 
 
 def test_the_page_follows_a_live_job_and_disables_training(client, auth, project):
-    _gold(project)
+    trainable_project(project)
     auth.login("maria")
     token = auth.csrf_token(f"/projects/{project.id}")
     response = client.post(f"/projects/{project.id}/suggestions/train",
@@ -180,7 +173,7 @@ def test_the_database_keeps_one_live_job_per_project(project):
 
 
 def test_a_start_that_races_another_gets_409(project, monkeypatch):
-    _gold(project)
+    trainable_project(project)
     other = _job(project, status="running", host="elsewhere")
     real = training._live_job
     calls = []
@@ -198,7 +191,7 @@ def test_a_start_that_races_another_gets_409(project, monkeypatch):
 
 
 def test_the_training_process_runs_below_the_web_workers_priority(project):
-    _gold(project)
+    trainable_project(project)
     job = training.start(project, users.by_username("maria"))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # "running": past its start, into the training
@@ -214,7 +207,7 @@ def test_the_training_process_runs_below_the_web_workers_priority(project):
 
 
 def test_a_version_is_stored_only_with_its_job_marked_done(project, monkeypatch):
-    _gold(project)
+    trainable_project(project)
     job = _job(project, status="queued")
     calls = []
 

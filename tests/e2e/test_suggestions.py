@@ -145,11 +145,9 @@ def test_the_project_page_follows_a_training_to_its_new_version(page: Page, proj
     """Train from the project page: the request answers at once with the job under way, and
     static/training.js reloads the page by itself once the training process has stored
     version 1."""
-    from ..test_suggestions import ACTORS, _gold_project
+    from ..test_suggestions import trainable_project
 
-    for name, aliases in ACTORS:
-        projects.add_actor(project, name, aliases=aliases)
-    _gold_project(project)
+    trainable_project(project)
     login(page, "maria")
     page.goto(f"/projects/{project.id}")
     expect(page.locator("#no-suggestion-model")).to_be_visible()
