@@ -141,14 +141,14 @@ def has_serve_command() -> bool:
                for obj in vars(cli).values())
 
 
-def start_server(args: argparse.Namespace, instance: str, url: str, port: int
+def start_server(args: argparse.Namespace, instance: str, url: str, dialect: str, port: int
                  ) -> tuple[subprocess.Popen, str]:
     env = dict(os.environ, ANNOTATOR_INSTANCE_PATH=instance, DATABASE_URL=url)
     bindir = Path(sys.executable).parent
     if args.workers is None:
         from annotator.serving import default_workers  # noqa: PLC0415
 
-        args.workers = default_workers(url.split(":", 1)[0].split("+")[0])
+        args.workers = default_workers(dialect)
     kind = args.server
     if kind == "auto":
         kind = "serve" if has_serve_command() else "gunicorn"
@@ -328,10 +328,10 @@ def run(args: argparse.Namespace, pc: Any, peers: dict[str, dict[str, Any]]) -> 
     try:
         url, project_id, token, username = setup_database(instance, args.database_url)
         port = free_port()
-        started = time.perf_counter()
-        proc, what = start_server(args, instance, url, port)
-        wait_http(pc, port, proc)
         dialect = url.split(":", 1)[0].split("+")[0]
+        started = time.perf_counter()
+        proc, what = start_server(args, instance, url, dialect, port)
+        wait_http(pc, port, proc)
         print(f"ours: {what} on 127.0.0.1:{port}, {dialect}; up in "
               f"{time.perf_counter() - started:.1f} s; cpus: {os.cpu_count()}; load average "
               f"at start: {os.getloadavg()[0]:.2f}")
