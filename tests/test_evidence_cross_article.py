@@ -10,7 +10,7 @@ from sqlalchemy import event
 
 import exports
 from annotator.db import db
-from annotator.models import Assignment, Document
+from annotator.models import Assignment, Claim, Document
 from annotator.services import claims, documents, exporting, propositions, users
 from tests.conftest import SAMPLE_TEXT, span
 
@@ -156,3 +156,101 @@ def test_hugging_face_rows_name_the_article_of_each_evidence_span(setting) -> No
     other = by_native[row["evidence_document_id"][0]]
     assert other["text"][start:end] == SECRET
     assert "evidence_document_id" in exports.HF_FEATURES
+
+
+def _unassign(user_name: str, document) -> None:
+    user = users.by_username(user_name)
+    db.session.execute(db.delete(Assignment).where(Assignment.user_id == user.id,
+                                                   Assignment.document_id == document.id))
+    db.session.commit()
+
+
+def _stored_evidence(claim_id: int) -> list[tuple]:
+    db.session.expire_all()
+    return [(e.id, e.document_id, e.start, e.end, e.text, e.relation)
+            for e in db.session.get(Claim, claim_id).evidence]
+
+
+@pytest.fixture
+def cut_off(setting):
+    """alice, whose claim on A cites B, is no longer assigned B: she may not open it."""
+    _unassign("alice", setting["B"])
+    return setting
+
+
+def test_losing_the_cited_article_leaves_the_claim_editable_and_its_span_stored(
+        cut_off, client, token_for) -> None:
+    cid = cut_off["claim"]
+    alice = token_for("alice")
+    assert client.get(f"/api/v1/documents/{cut_off['B'].id}", headers=alice).status_code == 404
+    stored = _stored_evidence(cid)
+    assert stored[0][1:5] == (cut_off["B"].id, *span(OTHER_TEXT, SECRET), SECRET)
+
+    # An edit that leaves the evidence out: before the fix, 422 on evidence.0.document_id.
+    response = client.patch(f"/api/v1/claims/{cid}", headers=alice,
+                            json={"version": 2, "stance": "questions"})
+    assert response.status_code == 200, response.get_json()
+    assert SECRET not in response.get_data(as_text=True)
+    assert _stored_evidence(cid) == stored
+
+    # The evidence sent back as alice read it (the span withheld), one relation changed.
+    served = client.get(f"/api/v1/claims/{cid}", headers=alice).get_json()
+    hidden = served["evidence"][0]
+    assert (hidden["document_id"], hidden["start"], hidden["text"]) == (cut_off["B"].id, None,
+                                                                        None)
+    served["evidence"][0]["relation"] = "contradicts"
+    response = client.patch(f"/api/v1/claims/{cid}", headers=alice,
+                            json={"version": served["version"], "evidence": served["evidence"]})
+    assert response.status_code == 200, response.get_json()
+    after = _stored_evidence(cid)
+    assert after[0][:5] == stored[0][:5] and after[0][5] == "contradicts"
+    assert after[1] == stored[1]
+
+    # The page sends a withheld item the same way, by its article alone.
+    item = {k: v for k, v in hidden.items() if k not in ("start", "end", "text")}
+    response = client.patch(f"/api/v1/claims/{cid}", headers=alice, json={
+        "version": served["version"] + 1, "note": "kept",
+        "evidence": [item, served["evidence"][1]]})
+    assert response.status_code == 200, response.get_json()
+    assert [e[:5] for e in _stored_evidence(cid)] == [e[:5] for e in stored]
+
+
+def test_a_new_span_in_an_article_the_editor_may_not_open_is_still_refused(
+        cut_off, client, token_for) -> None:
+    cid = cut_off["claim"]
+    alice = token_for("alice")
+    served = client.get(f"/api/v1/claims/{cid}", headers=alice).get_json()
+    stored = _stored_evidence(cid)
+    start, end = span(OTHER_TEXT, "Closed dossier")
+    moved = {**served["evidence"][0], "start": start, "end": end, "text": "Closed dossier"}
+    cited = {"type": "document", "relation": "supports", "document_id": cut_off["B"].id,
+             "start": start, "end": end, "text": "Closed dossier"}
+    for evidence in ([moved, served["evidence"][1]], [*served["evidence"], cited]):
+        response = client.patch(f"/api/v1/claims/{cid}", headers=alice,
+                                json={"version": served["version"], "evidence": evidence})
+        assert response.status_code == 422, response.get_json()
+        body = response.get_json()
+        assert any(f.endswith(".document_id") for f in body["fields"]), body
+        assert SECRET not in response.get_data(as_text=True)
+    assert _stored_evidence(cid) == stored
+    # Nor may another claim of hers cite the span she still holds.
+    c_start, c_end = span(SAMPLE_TEXT, "Local sources")
+    s_start, s_end = span(OTHER_TEXT, SECRET)
+    response = client.post(f"/api/v1/documents/{cut_off['A'].id}/claims", headers=alice, json={
+        "start": c_start, "end": c_end, "text": "Local sources", "stance": "asserts",
+        "evidence": [{"type": "document", "relation": "supports",
+                      "document_id": cut_off["B"].id, "start": s_start, "end": s_end}]})
+    assert response.status_code == 422
+
+
+def test_an_edit_may_drop_the_span_it_cannot_read(cut_off, client, token_for) -> None:
+    cid = cut_off["claim"]
+    alice = token_for("alice")
+    served = client.get(f"/api/v1/claims/{cid}", headers=alice).get_json()
+    cleared = {k: v for k, v in served["evidence"][0].items()
+               if k not in ("document_id", "start", "end", "text")}
+    response = client.patch(f"/api/v1/claims/{cid}", headers=alice, json={
+        "version": served["version"], "evidence": [cleared, served["evidence"][1]]})
+    assert response.status_code == 200, response.get_json()
+    first = _stored_evidence(cid)[0]
+    assert first[1:5] == (None, None, None, None)

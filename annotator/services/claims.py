@@ -181,11 +181,12 @@ def _evidence_document(project: Project, document: Document, item: dict[str, Any
 
 
 def validate_claim(project: Project, document: Document, data: dict[str, Any],
-                   user: User | None = None) -> dict[str, str]:
+                   user: User | None = None, kept: Collection[int] = ()) -> dict[str, str]:
     """Every problem with a full claim record, by field; empty when it can be stored.
 
     An evidence span may index another article of the project (its `document_id`); with
-    `user`, only one that user may see (another is reported as not in the project).
+    `user`, only one that user may see (another is reported as not in the project), except
+    the evidence items at the indexes in `kept`: spans already stored (see _kept_spans).
     """
     scheme = project.label_scheme
     errors: dict[str, str] = {}
@@ -205,7 +206,7 @@ def validate_claim(project: Project, document: Document, data: dict[str, Any],
         _scheme_value(scheme, "evidence_types", f"evidence.{i}.type", item["type"], errors)
         _scheme_value(scheme, "evidence_relations", f"evidence.{i}.relation", item["relation"],
                       errors)
-        source = _evidence_document(project, document, item, user)
+        source = _evidence_document(project, document, item, None if i in kept else user)
         if source is None:
             errors[f"evidence.{i}.document_id"] = (
                 f"document {item.get('document_id')} is not a document of this project")
@@ -220,8 +221,8 @@ def validate_claim(project: Project, document: Document, data: dict[str, Any],
 
 
 def _checked(project: Project, document: Document, data: dict[str, Any],
-             user: User | None = None) -> None:
-    errors = validate_claim(project, document, data, user)
+             user: User | None = None, kept: Collection[int] = ()) -> None:
+    errors = validate_claim(project, document, data, user, kept)
     if errors:
         raise InvalidInput("the claim breaks the label scheme or the offsets contract", errors)
 
@@ -301,6 +302,40 @@ def _apply_evidence(claim: Claim, items: list[dict[str, Any]]) -> list[EvidenceC
             changes.append(("delete", evidence, evidence_to_dict(evidence, document.id)))
             evidence.deleted_at = now
     return changes
+
+
+def _kept_spans(claim: Claim, items: list[dict[str, Any]]
+                ) -> tuple[list[dict[str, Any]], set[int]]:
+    """The edit's evidence items, with the stored spans in other articles that it leaves as
+    they are; and the indexes of those items.
+
+    An item leaves its stored span in another article as it is when it names that article
+    and either the same start and end, or no span at all: the form in which an editor who
+    may no longer open the article received it (claim_to_dict's `closed`). Such a span is
+    kept without asking whether the editor may still open the article: losing access to it
+    must neither make the claim uneditable nor erase the span. Removing the span takes an
+    item without `document_id`; a different span must be in an article the editor may open.
+    """
+    stored = {e.id: e for e in claim.all_evidence
+              if e.deleted_at is None and e.start is not None
+              and e.document_id not in (None, claim.document_id)}
+    if not stored:
+        return items, set()
+    result: list[dict[str, Any]] = []
+    kept: set[int] = set()
+    for i, item in enumerate(items):
+        evidence = stored.get(item.get("id"))  # type: ignore[arg-type]
+        if evidence is not None and item.get("document_id") == evidence.document_id:
+            withheld = item.get("start") is None and item.get("end") is None \
+                and item.get("text") is None
+            same = (item.get("start"), item.get("end")) == (evidence.start, evidence.end) \
+                and item.get("text") in (None, evidence.text)
+            if withheld or same:
+                item = {**item, "start": evidence.start, "end": evidence.end,
+                        "text": evidence.text}
+                kept.add(i)
+        result.append(item)
+    return result, kept
 
 
 def _unknown_evidence_ids(claim: Claim | None, items: list[dict[str, Any]]) -> dict[str, str]:
@@ -529,12 +564,13 @@ def update_claim(user: User, claim: Claim, payload: Any) -> Claim:
     if ("start" in data or "end" in data) and "text" not in data:
         raise InvalidInput("moving a claim needs its new text",
                            {"text": "is required when start or end change"})
-    _checked(project, claim.document, merged, user)
-    unknown = _unknown_evidence_ids(claim, merged["evidence"] or [])
+    merged["evidence"], kept = _kept_spans(claim, merged["evidence"] or [])
+    _checked(project, claim.document, merged, user, kept)
+    unknown = _unknown_evidence_ids(claim, merged["evidence"])
     if unknown:
         raise InvalidInput("unknown evidence id", unknown)
     _apply(claim, project, merged)
-    changes = _apply_evidence(claim, merged["evidence"] or [])
+    changes = _apply_evidence(claim, merged["evidence"])
     claim.updated_at = utcnow()  # also forces the version bump when only evidence changed
     try:
         db.session.flush()

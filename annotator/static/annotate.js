@@ -337,6 +337,7 @@ function addEvidence(item = {}) {
   showSourceLink();
   if (item.id != null) node.dataset.evidenceId = item.id; // edits keep the item's identity
   const setSpan = (span) => {
+    delete node.dataset.withheld;
     if (span) {
       Object.assign(node.dataset, { start: span.start, end: span.end, text: span.text });
     } else {
@@ -347,6 +348,12 @@ function addEvidence(item = {}) {
     node.querySelector(".ev-quote").textContent = span ? span.text : "none";
   };
   setSpan(item.start != null ? item : null);
+  if (item.start == null && item.document_id != null) {
+    // A span in an article this reader may not open: sent back by its article alone, the
+    // server keeps the stored span ("clear" or a new selection replaces it).
+    Object.assign(node.dataset, { documentId: item.document_id, withheld: "true" });
+    node.querySelector(".ev-quote").textContent = "a passage you may not open, kept as it is";
+  }
   node.querySelector(".ev-use-selection").addEventListener("click", () => {
     if (!state.lastSelection) {
       node.querySelector(".ev-error").textContent = "Select the evidence text in the article first.";
@@ -458,6 +465,8 @@ function collectPayload() {
       if (node.dataset.start !== undefined) {
         Object.assign(item, { start: Number(node.dataset.start), end: Number(node.dataset.end), text: node.dataset.text });
         if (node.dataset.documentId) item.document_id = Number(node.dataset.documentId);
+      } else if (node.dataset.withheld) {
+        item.document_id = Number(node.dataset.documentId);
       }
       return item;
     }),

@@ -172,6 +172,7 @@ async function openPicker(item) {
   use.addEventListener("click", () => {
     const span = previewSelection(preview);
     if (!choose.value || !span) { error.textContent = "Choose an article and select the evidence text in it."; return; }
+    delete item.dataset.withheld;
     Object.assign(item.dataset, { documentId: choose.value, start: span.start, end: span.end, text: span.text });
     showElsewhere(item, choose.selectedOptions[0].textContent);
     picker.remove();
@@ -181,7 +182,7 @@ async function openPicker(item) {
 }
 
 function showElsewhere(item, title) {
-  item.querySelector(".ev-quote").textContent = item.dataset.text;
+  if (!item.dataset.withheld) item.querySelector(".ev-quote").textContent = item.dataset.text;
   let where = item.querySelector(".ev-elsewhere");
   if (!where) { where = el("span", { class: "ev-elsewhere muted" }); item.querySelector(".ev-quote").after(where); }
   where.textContent = ` (in ${title})`;

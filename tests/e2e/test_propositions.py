@@ -1,7 +1,8 @@
 """Propositions in a real Chromium: alice links her claims from two articles to one
 proposition (creating it from the first, picking it from the suggestions on the second) and
 finds both on its timeline, in article-date order; evidence from another article is picked
-by selecting text in that article's preview."""
+by selecting text in that article's preview, and kept when its reader may no longer open that
+article."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from annotator.db import db
-from annotator.models import ClaimLink, Document, Evidence
+from annotator.models import Assignment, Claim, ClaimLink, Document, Evidence
 from annotator.services import assignments, claims, documents, users
 from tests.conftest import span
 
@@ -134,4 +135,44 @@ def test_evidence_span_picked_in_another_article(page: Page, app, articles) -> N
         start, end = span(SECOND, quote)
         assert (evidence.document_id, evidence.start, evidence.end, evidence.text) == (
             docs["later"], start, end, quote)
+    assert problems == []
+
+
+def test_an_edit_keeps_the_span_in_an_article_its_author_may_no_longer_open(
+        page: Page, app, articles) -> None:
+    problems = watch_errors(page)
+    docs, made = articles["documents"], articles["claims"]
+    alice = users.by_username("alice")
+    quote = "the ministry confirmed"
+    start, end = span(SECOND, quote)
+    claim = db.session.get(Claim, made["earlier"])
+    claims.update_claim(alice, claim, {"version": claim.version, "evidence": [
+        {"type": "official_statement", "relation": "contradicts", "document_id": docs["later"],
+         "start": start, "end": end, "text": quote}]})
+    db.session.execute(db.delete(Assignment).where(Assignment.user_id == alice.id,
+                                                   Assignment.document_id == docs["later"]))
+    db.session.commit()
+
+    login(page, "alice")
+    open_document(page, docs["earlier"])
+    page.locator(f'#claim-list button[data-claim-id="{made["earlier"]}"]').click()
+    item = page.locator("#evidence-list .evidence-item")
+    expect(item).to_have_count(1)
+    expect(item.locator(".ev-quote")).to_have_text("a passage you may not open, kept as it is")
+    expect(item.locator(".ev-elsewhere")).to_contain_text(f"article #{docs['later']}")
+    assert quote not in page.content()
+    item.locator(".ev-description").fill("seen before the reassignment")
+    page.locator('input[name="stance"][value="questions"]').click()
+    page.click("#save-claim")
+    expect(page.locator("#save-status")).to_have_text("Saved")
+    page.wait_for_load_state("networkidle")
+
+    with app.app_context():
+        stored = db.session.get(Claim, made["earlier"])
+        assert stored.stance == "questions"
+        (evidence,) = db.session.scalars(select(Evidence).where(
+            Evidence.claim_id == made["earlier"], Evidence.deleted_at.is_(None))).all()
+        assert (evidence.document_id, evidence.start, evidence.end, evidence.text,
+                evidence.description) == (docs["later"], start, end, quote,
+                                          "seen before the reassignment")
     assert problems == []
