@@ -87,7 +87,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="gunicorn workers (default: annotator serve's own for the "
                              "database: cores + 1 on SQLite, 2 x cores + 1 on PostgreSQL; "
                              "doccano runs 2 x cores + 1)")
-    parser.add_argument("--out", metavar="FILE", help="append our JSON line to FILE")
+    parser.add_argument("--out", metavar="FILE",
+                        help="append our JSON line to FILE (after the peers' with --run-peers)")
     parser.add_argument("--keep", action="store_true", help="keep the instance folder")
     return parser.parse_args(argv)
 
@@ -341,6 +342,8 @@ def run(args: argparse.Namespace, pc: Any, peers: dict[str, dict[str, Any]]) -> 
         print(json.dumps(ours))
         if args.out:
             with open(args.out, "a", encoding="utf-8") as fh:
+                if args.run_peers:  # their lines of this round too, for --peers-results
+                    fh.writelines(json.dumps(rec) + "\n" for _, rec in sorted(peers.items()))
                 fh.write(json.dumps(ours) + "\n")
         expected = (args.docs, 5 * args.docs)
         for what_, got in (("imported", (ours["imported_tasks"], ours["imported_annotations"])),
