@@ -89,7 +89,7 @@ function queueEvent({ type, op, result }) {
     if (!awaited.has(op.id)) {
       // A change queued earlier (before a reload) that the server refuses: say so.
       setSaveStatus(`Not saved: ${(result.data && result.data.error) || `HTTP ${result.status}`}`);
-      if (op.payload) openDraft(op, result.data);
+      if (op.payload) showRefused(op, result.data);
     }
   } else if (type === "conflict") {
     showConflict(op, result.data.current);
@@ -441,6 +441,7 @@ function closeForm() {
   state.draft = null;
   state.lastSelection = null;
   if (state.selectedId !== null) { state.selectedId = null; render(); }
+  if (refused.length) openDraft(...refused.shift());
 }
 
 function collectPayload() {
@@ -526,11 +527,30 @@ async function submit(op) {
   const { outcome, result } = await pending;
   awaited.delete(op.id);
   if (state.formToken !== form) {
-    if (outcome === "rejected" && op.payload) openDraft(op, result.data);
+    if (outcome === "rejected" && op.payload) showRefused(op, result.data);
     return;
   }
   if (outcome === "rejected") { showErrors(result.data); return; }
   closeForm();
+}
+
+// Refused changes waiting for the open form to close: [op, server answer].
+const refused = [];
+
+// A refused change goes back in the form to be fixed, but never over a form in use: it
+// waits until that one is closed (what is being typed there is not saved anywhere yet).
+function showRefused(op, body) {
+  if (form.hidden) { openDraft(op, body); return; }
+  refused.push([op, body]);
+  lastOutcome = `Not saved: ${(body && body.error) || "refused"} (it opens when this form is closed)`;
+  setSaveStatus(lastOutcome);
+}
+
+// Whether the open form shows the claim of queue key `key` (a create's key, or an id).
+function formShows(key) {
+  if (form.hidden || !state.editing) return false;
+  const known = queue.serverId(key);
+  return claimKey(state.editing) === key || (known != null && String(state.editing.id) === String(known));
 }
 
 // A refused change back in the form, with the server's field errors, to fix and save again.
@@ -551,11 +571,15 @@ function openDraft(op, body) {
 function showConflict(op, current) {
   const known = queue.serverId(op.key);
   const stored = state.server.get(String(known != null ? known : current.id)) || current;
-  const mine = op.kind === "delete" ? stored : { ...stored, ...op.payload };
+  // The choice decides every queued change of the claim: mine is the last of them.
+  const last = queue.latest(op.key) || op;
+  const deleting = last.kind === "delete";
+  const mine = deleting ? stored : { ...stored, ...last.payload };
   renderConflict($("conflict"), {
-    mine, theirs: current, deleting: op.kind === "delete", labels: conflictLabels,
+    mine, theirs: current, deleting, labels: conflictLabels,
     onChoose: (choice, merged) => {
-      if (choice === "theirs") closeForm();
+      // Only the form of that claim closes: another claim's form may hold unsaved typing.
+      if (choice === "theirs" && formShows(op.key)) closeForm();
       queue.resolve(choice, merged);
     },
   });

@@ -10,7 +10,8 @@
 //    with the stored claim equal to what was sent, which counts as saved here;
 //  - a replayed delete finds the claim gone (404), which counts as deleted.
 // A real conflict (someone else changed the claim) pauses the queue until the page resolves
-// it: keep mine (send again on top of the stored version), take theirs, or merge.
+// it: keep mine (send again on top of the stored version), take theirs, or merge. The choice
+// decides every queued change of that claim at once: "mine" is the last of them.
 import { api } from "./api.js";
 
 const RETRY_STATUSES = new Set([0, 502, 503, 504]);
@@ -18,6 +19,7 @@ const FIRST_RETRY_MS = 300;
 const MAX_RETRY_MS = 3000;
 const BEAT_MS = 4000;
 const STALE_MS = 15000; // an entry not refreshed for this long belongs to a closed tab
+const CREATED_VERSION = 1; // the version every new claim starts at (services/claims.py)
 
 export function newClientId() {
   if (crypto.randomUUID) return crypto.randomUUID();
@@ -150,25 +152,41 @@ export class SaveQueue {
     return /^\d+$/.test(String(key)) ? Number(key) : null;
   }
 
-  /** Settle the paused conflict: "mine" sends mine again over `current`, "theirs" drops
-   *  every queued change of that claim, "merge" sends `payload` over `current`. */
+  /** The last queued operation of a claim key (every edit carries the whole claim, so it
+   *  is what the queue would make of the claim), or null. */
+  latest(key) {
+    for (let i = this.ops.length - 1; i >= 0; i--) if (this.ops[i].key === key) return this.ops[i];
+    return null;
+  }
+
+  /** Settle the paused conflict, for every queued change of that claim at once (a later
+   *  change sent after the choice would undo it without a conflict): "mine" sends the last
+   *  of them over `current`, "merge" sends `payload` over `current`, "theirs" drops them. */
   resolve(choice, payload) {
     if (!this.conflict) return;
     const { op, current } = this.conflict;
     this.conflict = null;
+    const at = this.ops.indexOf(op);
+    const queued = this.ops.filter((o) => o.key === op.key);
+    this.ops = this.ops.filter((o) => o.key !== op.key);
+    let kept = null;
     if (choice === "theirs") {
-      this.ops = this.ops.filter((o) => o.key !== op.key);
       this.known[op.key] = { id: current.id, version: current.version };
       this.emit({ type: "done", op, result: { ok: true, data: current, theirs: true } });
     } else {
-      op.version = current.version;
-      if (payload) op.payload = payload;
-      if (op.payload && op.payload.evidence) {
+      kept = queued[queued.length - 1];
+      kept.version = current.version;
+      if (payload) kept.payload = payload;
+      if (kept.payload && kept.payload.evidence) {
         // Evidence the other side removed can only come back as a new item.
         const live = new Set((current.evidence || []).map((e) => e.id));
-        op.payload.evidence = op.payload.evidence.map((e) => (e.id != null && !live.has(e.id)
+        kept.payload.evidence = kept.payload.evidence.map((e) => (e.id != null && !live.has(e.id)
           ? Object.fromEntries(Object.entries(e).filter(([k]) => k !== "id")) : e));
       }
+      this.ops.splice(Math.max(at, 0), 0, kept);
+    }
+    for (const o of queued) {
+      if (o !== kept) this.settle(o, "done", { ok: true, status: 200, data: current });
     }
     this.persist();
     this.emit({ type: "change" });
@@ -264,7 +282,11 @@ export class SaveQueue {
     }
     this.ops.shift();
     if (outcome === "done" && result.data && result.data.id != null) {
-      this.known[op.key] = { id: result.data.id, version: result.data.version };
+      // The changes queued on a new claim were made on it as created. A replayed create
+      // answers with the claim as it is now, perhaps changed since by someone else: sent
+      // over that version, they would overwrite the change instead of meeting it (409).
+      const version = op.kind === "create" ? CREATED_VERSION : result.data.version;
+      this.known[op.key] = { id: result.data.id, version };
     }
     this.persist();
     this.settle(op, outcome, result);

@@ -1,0 +1,246 @@
+"""Changes that wait in the page's save queue must not lose or overwrite work when they are
+finally sent: a conflict decides every queued change of its claim, a refusal or a conflict
+about one claim never touches the form open on another, and a replayed create does not let
+later edits overwrite a change made meanwhile. Also: the form keeps multi-line evidence
+descriptions as they are.
+
+The connection is dropped for chosen requests with Playwright's routing (fetch throws: the
+save queue keeps the change and retries every <= 3 s); "another tab / device" of the same
+annotator writes through the JSON API with a bearer token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from playwright.sync_api import Page, Route, expect
+
+from annotator.services import claims, users
+from tests.conftest import span
+
+from .conftest import drag_select, login, open_document, stored_claims
+
+VIDEO = "Amaq’s video shows machine-gun fire"
+NO_AIRCRAFT = "no aircraft was lost"
+HELICOPTER = "said a helicopter was shot down"
+RETRY_MS = 15_000
+
+
+def make_claim(doc, needle: str, stance: str = "asserts", **extra: Any) -> int:
+    start, end = span(doc.text, needle)
+    return claims.create_claim(users.by_username("alice"), doc, {
+        "start": start, "end": end, "text": needle, "stance": stance, **extra}).id
+
+
+def other_device(app: Flask, token_for, method: str, url: str, body: Any = None):
+    """alice on another device: a plain API call."""
+    with app.test_client() as c:
+        response = c.open(url, method=method, json=body, headers=token_for("alice"))
+    assert response.status_code < 300, response.get_json()
+    return response.get_json()
+
+
+class Cut:
+    """Drop (abort) the matching requests while `on`."""
+
+    def __init__(self, page: Page, pattern: str, method: str) -> None:
+        self.on = True
+        self.page, self.pattern, self.method = page, pattern, method
+        page.route(pattern, self.handle)
+
+    def handle(self, route: Route) -> None:
+        if self.on and route.request.method == self.method:
+            route.abort()
+        else:
+            route.continue_()
+
+
+def open_claim(page: Page, claim_id: Any) -> None:
+    page.locator(f'#claim-list button[data-claim-id="{claim_id}"]').click()
+    expect(page.locator("#claim-form")).to_be_visible()
+
+
+def save_offline(page: Page) -> None:
+    page.click("#save-claim")
+    expect(page.locator("#claim-form")).to_be_hidden()
+    expect(page.locator("#annotate")).to_have_attribute("data-queue", "offline")
+
+
+def test_taking_theirs_for_one_claim_keeps_the_form_open_on_another(
+        page: Page, app: Flask, document, token_for):
+    """A queued edit of claim A meets a conflict while the annotator is writing in claim B's
+    form: "Take theirs" (about A) leaves B's form and its unsaved typing alone."""
+    a = make_claim(document, VIDEO, note="original")
+    b = make_claim(document, NO_AIRCRAFT)
+    login(page, "alice")
+    open_document(page, document.id)
+    cut = Cut(page, f"**/api/v1/claims/{a}", "PATCH")
+    open_claim(page, a)
+    page.fill("#note", "mine")
+    save_offline(page)
+    other_device(app, token_for, "PATCH", f"/api/v1/claims/{a}", {"version": 1, "note": "theirs"})
+
+    open_claim(page, b)
+    page.fill("#note", "half-written analysis of claim B")
+    cut.on = False
+    expect(page.locator("#conflict")).to_be_visible(timeout=RETRY_MS)
+    page.click("#conflict .conflict-take-theirs")
+
+    page.wait_for_timeout(300)
+    assert page.locator("#claim-form").is_visible(), (
+        "'Take theirs' for claim A closed claim B's form; its unsaved note "
+        f"{page.locator('#note').input_value()!r} is gone")
+
+
+def test_a_refused_queued_change_waits_for_the_open_form_to_close(
+        page: Page, app: Flask, document, token_for):
+    """A queued edit of claim A is refused when it is finally sent (A was deleted on another
+    device: 404) while the annotator is typing in claim B's form: B's form stays as it is,
+    and A's refused change opens, with its error, once B's form is closed."""
+    a = make_claim(document, VIDEO)
+    b = make_claim(document, NO_AIRCRAFT)
+    login(page, "alice")
+    open_document(page, document.id)
+    cut = Cut(page, f"**/api/v1/claims/{a}", "PATCH")
+    open_claim(page, a)
+    page.fill("#note", "queued edit of A")
+    save_offline(page)
+    other_device(app, token_for, "DELETE", f"/api/v1/claims/{a}")
+
+    open_claim(page, b)
+    page.fill("#note", "half-written analysis of claim B")
+    cut.on = False
+    expect(page.locator("#annotate")).to_have_attribute("data-queue", "saved", timeout=RETRY_MS)
+
+    title = page.locator("#form-title").text_content()
+    note = page.locator("#note").input_value()
+    assert (title, note) == (f"Claim #{b}", "half-written analysis of claim B"), (
+        f"claim B's form was replaced by the refused draft: {title!r}, note {note!r}")
+    expect(page.locator("#save-status")).to_contain_text("opens when this form is closed")
+    page.click("#cancel-claim")
+    expect(page.locator("#claim-form")).to_be_visible()
+    expect(page.locator("#note")).to_have_value("queued edit of A")
+    expect(page.locator("#form-error")).not_to_be_empty()
+
+
+def test_a_merge_is_not_undone_by_a_later_queued_change_of_the_claim(
+        page: Page, app: Flask, document, token_for):
+    """Two queued edits of one claim; the first meets a conflict and the annotator merges,
+    taking the stored (other device's) stance and their own latest note. The merge stands
+    for both queued edits: the second is not sent afterwards to undo the chosen stance."""
+    cid = make_claim(document, VIDEO, note="original")
+    login(page, "alice")
+    open_document(page, document.id)
+    cut = Cut(page, f"**/api/v1/claims/{cid}", "PATCH")
+    open_claim(page, cid)
+    page.fill("#note", "mine 1")
+    save_offline(page)
+    open_claim(page, cid)  # the pending claim: edited on top of the queued change
+    page.fill("#note", "mine 2")
+    save_offline(page)
+    other_device(app, token_for, "PATCH", f"/api/v1/claims/{cid}",
+                 {"version": 1, "stance": "denies"})
+
+    cut.on = False
+    expect(page.locator("#conflict")).to_be_visible(timeout=RETRY_MS)
+    page.locator('#conflict tr[data-field="stance"] input[value="theirs"]').check()
+    page.click("#conflict .conflict-merge")
+    expect(page.locator("#annotate")).to_have_attribute("data-queue", "saved", timeout=RETRY_MS)
+
+    [stored] = stored_claims(app, document.id)
+    assert stored["stance"] == "denies", (
+        f"the stored stance the annotator chose to keep was overwritten: {stored}")
+    assert (stored["note"], stored["version"]) == ("mine 2", 3), stored
+
+
+def test_a_conflict_shows_and_decides_every_queued_change_of_the_claim(
+        page: Page, app: Flask, document, token_for):
+    """Two queued edits of one claim (the second sets a verdict). The first meets a conflict
+    about the note: the dialog's "mine" is the last queued change (its verdict shown), and
+    "Take theirs" drops both, leaving the other device's claim as it is."""
+    cid = make_claim(document, VIDEO, note="original")
+    login(page, "alice")
+    open_document(page, document.id)
+    cut = Cut(page, f"**/api/v1/claims/{cid}", "PATCH")
+    open_claim(page, cid)
+    page.fill("#note", "mine 1")
+    save_offline(page)
+    open_claim(page, cid)
+    page.select_option("#verdict", index=1)
+    verdict_label = page.locator("#verdict option:checked").text_content().split(" (")[0]
+    save_offline(page)
+    other_device(app, token_for, "PATCH", f"/api/v1/claims/{cid}",
+                 {"version": 1, "note": "theirs"})
+
+    cut.on = False
+    expect(page.locator("#conflict")).to_be_visible(timeout=RETRY_MS)
+    expect(page.locator('#conflict tr[data-field="verdict"] td.mine')).to_have_text(verdict_label)
+    expect(page.locator('#conflict tr[data-field="note"] td.mine')).to_have_text("mine 1")
+    page.click("#conflict .conflict-take-theirs")
+    expect(page.locator("#annotate")).to_have_attribute("data-queue", "saved", timeout=RETRY_MS)
+    [stored] = stored_claims(app, document.id)
+    assert (stored["note"], stored["verdict"], stored["version"]) == ("theirs", None, 2)
+
+
+def test_edits_queued_on_a_replayed_create_meet_a_change_made_meanwhile(
+        page: Page, app: Flask, document, token_for):
+    """A create reaches the server but its answer is lost; the annotator edits the (pending)
+    claim in the page (stance). Meanwhile another device edits that claim (note, version 1 ->
+    2). The replayed create answers with version 2, but the queued edit was made on version
+    1: it meets the other device's note as a conflict instead of erasing it."""
+    login(page, "alice")
+    open_document(page, document.id)
+    state = {"first": True, "on": True}
+
+    def handle(route: Route) -> None:
+        if route.request.method != "POST" or not state["on"]:
+            route.continue_()
+            return
+        if state["first"]:
+            state["first"] = False
+            route.fetch()  # stored on the server ...
+        route.abort()      # ... but the answer never arrives
+
+    page.route(f"**/api/v1/documents/{document.id}/claims", handle)
+    drag_select(page, HELICOPTER)
+    page.locator('input[name="stance"][value="asserts"]').click()
+    save_offline(page)
+    page.locator("#claim-list button", has_text=HELICOPTER).click()
+    expect(page.locator("#claim-form")).to_be_visible()
+    page.locator('input[name="stance"][value="denies"]').click()
+    save_offline(page)
+
+    [made] = stored_claims(app, document.id)
+    assert made["version"] == 1
+    other_device(app, token_for, "PATCH", f"/api/v1/claims/{made['id']}",
+                 {"version": 1, "note": "added on the other device"})
+    state["on"] = False
+    expect(page.locator("#conflict")).to_be_visible(timeout=RETRY_MS)
+    [stored] = stored_claims(app, document.id)
+    assert (stored["note"], stored["stance"], stored["version"]) == (
+        "added on the other device", "asserts", 2), (
+        f"an edit made on version 1 was stored over version 2 without a conflict: {stored}")
+    page.locator('#conflict tr[data-field="note"] input[value="theirs"]').check()
+    page.click("#conflict .conflict-merge")
+    expect(page.locator("#annotate")).to_have_attribute("data-queue", "saved", timeout=RETRY_MS)
+    [stored] = stored_claims(app, document.id)
+    assert (stored["note"], stored["stance"]) == ("added on the other device", "denies")
+
+
+def test_saving_from_the_form_keeps_line_breaks_in_evidence_descriptions(
+        page: Page, app: Flask, document):
+    """Evidence descriptions may hold several lines (API, import): a save from the form
+    (here only the note changed) keeps an untouched description's line breaks."""
+    description = "Geolocated frame 1: ridge east of the airbase.\nFrame 2: smoke plume."
+    cid = make_claim(document, VIDEO, evidence=[
+        {"type": "video", "relation": "supports", "description": description}])
+    login(page, "alice")
+    open_document(page, document.id)
+    open_claim(page, cid)
+    page.fill("#note", "checked")
+    page.click("#save-claim")
+    expect(page.locator("#save-status")).to_have_text("Saved")
+    [stored] = stored_claims(app, document.id)
+    assert stored["note"] == "checked"
+    got = stored["evidence"][0]["description"]
+    assert got == description, f"untouched evidence description rewritten: {got!r}"
