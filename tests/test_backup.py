@@ -165,8 +165,9 @@ def canonical(project_id: int) -> dict[str, list[dict[str, Any]]]:
             table = entity if key == "id" else key.removesuffix("_id")
             if key.endswith("id") and table in ranks:
                 out[key] = rank(table, out[key])
-        if isinstance(out.get("source_claim_ids"), list):
-            out["source_claim_ids"] = [rank("claim", i) for i in out["source_claim_ids"]]
+        for key in ("source_claim_ids", "sources"):  # a row's, and claim_to_dict's
+            if isinstance(out.get(key), list):
+                out[key] = [rank("claim", i) for i in out[key]]
         if isinstance(out.get("evidence"), list):
             out["evidence"] = [snapshot(e, "evidence") for e in out["evidence"]]
         return out

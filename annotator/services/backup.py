@@ -239,9 +239,10 @@ class _Restorer:
             target = entity if key == "id" else key.removesuffix("_id")
             if isinstance(value, int) and key.endswith("id") and target in self.ids:
                 out[key] = self.ids[target].get(value, value)
-        if isinstance(out.get("source_claim_ids"), list):
-            out["source_claim_ids"] = [self.ids["claim"].get(i, i)
-                                       for i in out["source_claim_ids"]]
+        # A gold claim's sources: "source_claim_ids" in a row, "sources" in claim_to_dict.
+        for key in ("source_claim_ids", "sources"):
+            if isinstance(out.get(key), list):
+                out[key] = [self.ids["claim"].get(i, i) for i in out[key]]
         if isinstance(out.get("evidence"), list):
             out["evidence"] = [self._remap_snapshot(item, "evidence")
                                for item in out["evidence"]]
