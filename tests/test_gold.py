@@ -223,3 +223,38 @@ def test_agreement_with_gold_per_annotator(client, document, two_versions, token
     assert gold["bob"]["kappa"]["stance"] == pytest.approx(1.0)
     page = client.get(f"/projects/{document.project_id}/agreement", headers=judy)
     assert page.status_code in (200, 302)
+
+
+def _live_gold(document) -> list[Claim]:
+    db.session.rollback()
+    return list(db.session.scalars(select(Claim).where(
+        Claim.document_id == document.id, Claim.is_gold.is_(True),
+        Claim.deleted_at.is_(None))))
+
+
+def test_a_unit_decided_once_is_not_decided_twice(client, document, two_versions,
+                                                  token_for) -> None:
+    agreed, alice, bob = two_versions["agreed"], two_versions["alice"], two_versions["bob"]
+    first = _gold(client, document, token_for("judy"), {"accept": agreed[0], "also": [agreed[1]]})
+    assert first.status_code == 201
+    # A second reviewer (or the same decision sent twice) on claims the gold already settles:
+    # every way of deciding is refused, naming the gold claim that settles them.
+    for body in ({"accept": agreed[0], "also": [agreed[1]]}, {"accept": agreed[1]},
+                 {"span_from": agreed[0], "fields_from": alice},
+                 {"claim": {"start": span(SAMPLE_TEXT, NO_AIRCRAFT)[0],
+                            "end": span(SAMPLE_TEXT, NO_AIRCRAFT)[1], "text": NO_AIRCRAFT,
+                            "stance": "denies"}, "sources": [bob, agreed[1]]}):
+        again = _gold(client, document, token_for("maria"), body)
+        assert again.status_code == 409, (body, again.get_json())
+        assert again.get_json()["current"]["id"] == first.get_json()["id"]
+    assert [c.id for c in _live_gold(document)] == [first.get_json()["id"]]
+    # Other units are still decided as before.
+    assert _gold(client, document, token_for("maria"), {"accept": alice}).status_code == 201
+    # A deleted gold claim settles nothing: its unit is decided again.
+    gold = first.get_json()
+    deleted = client.delete(f"/api/v1/claims/{gold['id']}?version={gold['version']}",
+                            headers=token_for("judy"))
+    assert deleted.status_code == 204
+    assert _gold(client, document, token_for("maria"),
+                 {"accept": agreed[1]}).status_code == 201
+    assert len(_live_gold(document)) == 2

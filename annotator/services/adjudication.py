@@ -28,7 +28,7 @@ from ..models import (
     User,
 )
 from . import claims as claims_service
-from .errors import InvalidInput
+from .errors import Conflict, InvalidInput
 from .exporting import iter_records
 
 COPIED_FIELDS = ("actor", "actor_mention", "stance", "verdict", "note", "evidence")
@@ -141,12 +141,35 @@ def _opened(document: Document, user: User) -> None:
                               decided_by_id=user.id))
 
 
+def _deciding(document: Document, user: User, source_ids: list[int]) -> None:
+    """Open the document's review and refuse (409) a gold claim for claims that a live gold
+    claim already settles: a second reviewer deciding the same unit, or one decision sent
+    twice, would otherwise put the same claim twice in the gold set. That gold claim is
+    edited, or deleted and decided again.
+
+    The review row is written first (and flushed), so the check runs holding its row lock
+    (PostgreSQL) or the write lock (SQLite): two decisions on a document are taken in turn.
+    """
+    written = db.session.execute(update(Review).where(Review.document_id == document.id)
+                                 .values(decided_by_id=user.id))
+    if not written.rowcount:  # type: ignore[attr-defined]
+        _opened(document, user)
+        db.session.flush()  # a second one waits on, then fails, the unique document_id
+    wanted = set(source_ids)
+    for gold in _live_claims(document, gold=True):
+        if wanted & set(gold.source_claim_ids or []):
+            current = claims_service.claim_to_dict(gold)
+            db.session.rollback()
+            raise Conflict("a gold claim already settles these claims: edit that one, or "
+                           "delete it and decide again", current)
+
+
 def accept(user: User, document: Document, claim_id: Any,
            also: list[Any] | None = None) -> Claim:
     """Gold = a copy of one annotator's claim; `also` names other claims it settles."""
     source = _source(document, claim_id, "claim_id")
     others = [c.id for c in _sources(document, also or [], "also") if c.id != source.id]
-    _opened(document, user)
+    _deciding(document, user, [source.id, *others])
     return claims_service.create_claim(user, document, _payload(source),
                                        sources=[source.id, *others])
 
@@ -157,9 +180,9 @@ def merge(user: User, document: Document, span_from: Any, fields_from: Any) -> C
     field_claim = _source(document, fields_from, "fields_from")
     payload = _payload(field_claim)
     payload.update(start=span_claim.start, end=span_claim.end, text=span_claim.text)
-    _opened(document, user)
-    return claims_service.create_claim(user, document, payload,
-                                       sources=sorted({span_claim.id, field_claim.id}))
+    sources = sorted({span_claim.id, field_claim.id})
+    _deciding(document, user, sources)
+    return claims_service.create_claim(user, document, payload, sources=sources)
 
 
 def decide(user: User, document: Document, payload: Any, sources: Any) -> Claim:
@@ -167,7 +190,7 @@ def decide(user: User, document: Document, payload: Any, sources: Any) -> Claim:
     if not isinstance(sources, list):
         raise InvalidInput("sources must be a list of claim ids", {"sources": "list of ids"})
     ids = [claim.id for claim in _sources(document, sources, "sources")]
-    _opened(document, user)
+    _deciding(document, user, ids)
     return claims_service.create_claim(user, document, payload, sources=ids)
 
 

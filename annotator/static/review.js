@@ -617,8 +617,9 @@ async function act(method, url, body, done, form = null, onConflict = null) {
     return;
   }
   if (!result.ok) {
+    // 409: someone changed this gold claim, or decided these claims, since the page loaded.
     const message = result.status === 409
-      ? "Someone changed this gold claim since the page loaded; it has been reloaded, try again."
+      ? `${(result.data && result.data.error) || "Someone changed this since the page loaded"}; the page has been reloaded.`
       : errorText(result);
     if (form && result.status !== 409) form.querySelector(".edit-error").textContent = message;
     say(message, true);
