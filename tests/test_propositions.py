@@ -8,7 +8,7 @@ import json
 import pytest
 
 from annotator.db import db
-from annotator.models import Assignment, Document
+from annotator.models import Assignment, AuditEvent, Document
 from annotator.services import assignments, claims, documents, projects, propositions, users
 from annotator.services.errors import Forbidden, InvalidInput
 from tests.conftest import SAMPLE_TEXT, span
@@ -353,3 +353,34 @@ def test_putting_propositions_in_an_incident_is_one_audited_change(articles) -> 
         (first.id, incident.id, None), (third.id, None, incident.id)]
     with pytest.raises(Forbidden):
         propositions.set_incident_propositions(users.by_username("alice"), incident, project, [])
+
+
+def test_a_deleted_proposition_leaves_an_unlink_in_each_linked_claims_history(
+        articles, client, token_for) -> None:
+    alice, judy = users.by_username("alice"), users.by_username("judy")
+    project = articles["d1"].project
+    linked = [make("alice", articles["d1"], "no aircraft was lost"),
+              make("bob", articles["d2"], "a helicopter was shot down")]
+    other = make("alice", articles["d1"], "Amaq’s video")
+    proposition = propositions.create_proposition(alice, project, {"text": "Nothing lost"})
+    kept = propositions.create_proposition(alice, project, {"text": "Something else"})
+    for claim in linked:
+        propositions.link_claim(users.by_username(claim.annotator.username), claim,
+                                proposition.id)
+    propositions.link_claim(alice, other, kept.id)
+    gone = proposition.id
+    propositions.delete_proposition(judy, proposition)
+
+    for claim, who in zip(linked, ("alice", "bob"), strict=True):
+        history = client.get(f"/api/v1/claims/{claim.id}/history",
+                             headers=token_for(who)).get_json()
+        assert [(e["action"], e["before"], e["after"]) for e in history[-2:]] == [
+            ("link", None, {"proposition_id": gone}),
+            ("unlink", {"proposition_id": gone}, None)]
+        assert history[-1]["user"] == "judy"
+    other_history = client.get(f"/api/v1/claims/{other.id}/history",
+                               headers=token_for("alice")).get_json()
+    assert other_history[-1]["action"] == "link"  # a link to another proposition stays
+    deletion = db.session.scalars(db.select(AuditEvent).where(
+        AuditEvent.entity == "proposition", AuditEvent.action == "delete")).one()
+    assert deletion.before["claim_ids"] == sorted(c.id for c in linked)

@@ -215,8 +215,11 @@ def _incident_of(project: Project, value: Any, errors: dict[str, str]) -> int | 
 
 def _audit(user: User, project: Project, action: str, entity: str, entity_id: int,
            before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+    # A link is part of its claim's history (GET /claims/{id}/history lists it).
+    claim_id = entity_id if entity == "claim" else None
     db.session.add(AuditEvent(user_id=user.id, project_id=project.id, action=action,
-                              entity=entity, entity_id=entity_id, before=before, after=after))
+                              entity=entity, entity_id=entity_id, claim_id=claim_id,
+                              before=before, after=after))
 
 
 def create_proposition(user: User, project: Project, payload: Any) -> Proposition:
@@ -300,8 +303,16 @@ def delete_proposition(user: User, proposition: Proposition) -> None:
     project = _project(proposition)
     if not access.can_adjudicate(user, project):
         raise Forbidden("only adjudicators and managers delete propositions")
+    linked = list(db.session.scalars(select(ClaimLink.claim_id).where(
+        ClaimLink.proposition_id == proposition.id).order_by(ClaimLink.claim_id)))
     _audit(user, project, "delete", "proposition", proposition.id,
-           {"text": proposition.text, "incident_id": proposition.incident_id}, None)
+           {"text": proposition.text, "incident_id": proposition.incident_id,
+            "claim_ids": linked}, None)
+    # Each claim's history says it lost its link: its last "link" event would otherwise
+    # stand, and on SQLite name whatever proposition gets the freed id next.
+    for claim_id in linked:
+        _audit(user, project, "unlink", "claim", claim_id,
+               {"proposition_id": proposition.id}, None)
     db.session.execute(ClaimLink.__table__.delete().where(
         ClaimLink.proposition_id == proposition.id))
     db.session.delete(proposition)

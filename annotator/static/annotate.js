@@ -598,7 +598,8 @@ async function deleteClaim() {
 // Bookkeeping that changes on every write, or never: not worth listing as a change.
 const QUIET_FIELDS = new Set(["id", "version", "document_id", "annotator", "created_at",
   "updated_at", "deleted_at", "scheme_version", "is_gold"]);
-const ACTION_WORDS = { create: "created", update: "updated", delete: "deleted", restore: "restored" };
+const ACTION_WORDS = { create: "created", update: "updated", delete: "deleted", restore: "restored",
+  link: "linked", unlink: "unlinked", reject: "rejected" };
 
 function isShortScalar(value) {
   if (value === null || value === undefined) return true;
