@@ -11,8 +11,17 @@ from sqlalchemy import select
 
 from annotator.db import db
 from annotator.models import AuditEvent, Claim, Review
-from annotator.services import claims, documents, exporting, projects, users
-from tests.conftest import SAMPLE_TEXT, span
+from annotator.services import (
+    adjudication,
+    assignments,
+    claims,
+    documents,
+    exporting,
+    progress,
+    projects,
+    users,
+)
+from tests.conftest import SAMPLE_TEXT, annotate_sample, span
 
 HELICOPTER = "a helicopter was shot down"
 NO_AIRCRAFT = "no aircraft was lost"
@@ -258,3 +267,44 @@ def test_a_unit_decided_once_is_not_decided_twice(client, document, two_versions
     assert _gold(client, document, token_for("maria"),
                  {"accept": agreed[1]}).status_code == 201
     assert len(_live_gold(document)) == 2
+
+
+def test_a_removed_annotators_unfinished_document_still_reaches_the_review_queue(
+        document, make_user, client, token_for) -> None:
+    """alice leaves the project half-way through d1; the manager's `assign` gives her place
+    to carol; once bob and carol are done, d1 is ready for review."""
+    project = document.project
+    projects.add_member(project, make_user("judy"), "adjudicator")
+    alice, bob = users.by_username("alice"), users.by_username("bob")
+    annotate_sample("alice", document, NO_AIRCRAFT, stance="denies")
+    documents.set_status(document, alice, "in_progress")
+    projects.remove_member(project, alice)
+    carol = make_user("carol")
+    projects.add_member(project, carol, "annotator")
+    assert assignments.assign(project, 2) >= 1
+    for user in (bob, carol):
+        annotate_sample(user.username, document, NO_AIRCRAFT, stance="denies")
+        documents.set_status(document, user, "done")
+
+    row = next(d for d in progress.by_document(project) if d["id"] == document.id)
+    assert row["complete"]
+    queued = client.get(f"/api/v1/projects/{project.id}/review-queue",
+                        headers=token_for("judy")).get_json()
+    assert document.id in [d["document_id"] for d in queued]
+    # Her claim is still one of the versions to decide.
+    assert "alice" in adjudication.review(document)["coders"]
+
+
+def test_a_removed_annotators_finished_work_still_counts_for_review(
+        document, make_user, client, token_for) -> None:
+    project = document.project
+    projects.add_member(project, make_user("judy"), "adjudicator")
+    project.annotators_per_document = 2
+    db.session.commit()
+    for name in ("alice", "bob"):
+        _claim(name, document, NO_AIRCRAFT, stance="denies")
+        documents.set_status(document, users.by_username(name), "done")
+    projects.remove_member(project, users.by_username("alice"))
+    queued = client.get(f"/api/v1/projects/{project.id}/review-queue",
+                        headers=token_for("judy")).get_json()
+    assert document.id in [d["document_id"] for d in queued]

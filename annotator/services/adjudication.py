@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from ..agreement.alignment import align, differences
@@ -22,6 +22,7 @@ from ..models import (
     AuditEvent,
     Claim,
     Document,
+    Membership,
     Project,
     Review,
     ReviewStatus,
@@ -247,14 +248,22 @@ def set_status(user: User, document: Document, status: str) -> str:
 
 
 def _ready_ids(project: Project) -> set[int]:
-    """Documents whose assigned annotators (at least k of them) have all finished."""
+    """Documents whose assigned annotators (at least k of them) have all finished.
+
+    An unfinished assignment of someone no longer in the project does not count: they cannot
+    finish it, and `assign` gives their place to another annotator (a finished one counts).
+    """
+    done = Assignment.status == AssignmentStatus.DONE.value
     rows = db.session.execute(
         select(Assignment.document_id,
                func.count(Assignment.id),
-               func.sum(case((Assignment.status == AssignmentStatus.DONE.value, 1), else_=0)))
+               func.sum(case((done, 1), else_=0)))
         .join(Document)
+        .outerjoin(Membership, and_(Membership.project_id == Document.project_id,
+                                    Membership.user_id == Assignment.user_id))
         .where(Document.project_id == project.id,
-               Assignment.status != AssignmentStatus.SKIPPED.value)
+               Assignment.status != AssignmentStatus.SKIPPED.value,
+               or_(Membership.id.is_not(None), done))
         .group_by(Assignment.document_id)
     ).all()
     k = max(1, project.annotators_per_document)
