@@ -165,7 +165,7 @@ def canonical(project_id: int) -> dict[str, list[dict[str, Any]]]:
             table = entity if key == "id" else key.removesuffix("_id")
             if key.endswith("id") and table in ranks:
                 out[key] = rank(table, out[key])
-        for key in ("source_claim_ids", "sources"):  # a row's, and claim_to_dict's
+        for key in ("source_claim_ids", "sources", "claim_ids"):  # lists of claim ids
             if isinstance(out.get(key), list):
                 out[key] = [rank("claim", i) for i in out[key]]
         if isinstance(out.get("evidence"), list):
@@ -263,9 +263,12 @@ def test_round_trip_into_the_same_database_makes_an_identical_new_project(rich) 
 
 
 def test_history_of_a_deleted_proposition_survives_a_round_trip(rich) -> None:
-    judy = users.by_username("judy")
+    judy, bob = users.by_username("judy"), users.by_username("bob")
+    linked = db.session.execute(select(Claim).join(Document).where(
+        Document.project_id == rich.id, Claim.note == "second look")).scalar_one()
     gone = propositions.create_proposition(judy, rich, {"text": "A rumour, withdrawn"})
     gone_id = gone.id
+    propositions.link_claim(bob, linked, gone_id)
     propositions.delete_proposition(judy, gone)
 
     result = restore(back_up(rich), name="With a deleted proposition")
@@ -275,6 +278,13 @@ def test_history_of_a_deleted_proposition_survives_a_round_trip(rich) -> None:
         AuditEvent.action == "delete")).all()
     assert [e.before["text"] for e in events] == ["A rumour, withdrawn"]
     assert events[0].entity_id == gone_id
+    # The claims it was linked to are named by their restored ids, and each restored claim's
+    # history ends with its unlink.
+    copy = db.session.execute(select(Claim).join(Document).where(
+        Document.project_id == result.project.id, Claim.note == "second look")).scalar_one()
+    assert events[0].before["claim_ids"] == [copy.id] != [linked.id]
+    assert [(e["action"], e["before"]) for e in claims.history(copy)[-2:]] == [
+        ("link", None), ("unlink", {"proposition_id": gone_id})]
 
 
 def test_restored_claims_keep_their_versions_and_history(rich) -> None:

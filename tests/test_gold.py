@@ -308,3 +308,59 @@ def test_a_removed_annotators_finished_work_still_counts_for_review(
     queued = client.get(f"/api/v1/projects/{project.id}/review-queue",
                         headers=token_for("judy")).get_json()
     assert document.id in [d["document_id"] for d in queued]
+
+
+def test_accept_agreed_leaves_a_unit_a_gold_claim_settles_in_part(client, document,
+                                                                  two_versions, token_for):
+    judy = token_for("judy")
+    agreed = two_versions["agreed"]
+    start, end = span(SAMPLE_TEXT, NO_AIRCRAFT)
+    # Written from alice's claim alone: the unit is settled in part.
+    partial = _gold(client, document, judy, {"claim": {
+        "start": start, "end": end, "text": NO_AIRCRAFT, "stance": "denies"},
+        "sources": [agreed[0]]})
+    assert partial.status_code == 201
+    _claim("bob", document, VIDEO)  # agrees with alice's "lonely" claim
+    answer = client.post(f"/api/v1/documents/{document.id}/gold/accept-agreed", headers=judy)
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json() == {"accepted": 1}
+    gold = _live_gold(document)
+    assert sorted(c.text for c in gold) == sorted([NO_AIRCRAFT, VIDEO])
+    assert [c.source_claim_ids for c in gold if c.text == NO_AIRCRAFT] == [[agreed[0]]]
+
+
+def test_two_reviewers_deciding_a_unit_at_once_make_one_gold_claim(
+        app, document, two_versions, token_for, monkeypatch) -> None:
+    """The second decision waits for the first (the review row's lock): it then finds the
+    unit settled (409) instead of checking before the first is stored."""
+    import threading
+    import time
+
+    agreed, url = two_versions["agreed"], f"/api/v1/documents/{document.id}/gold"
+    headers = {who: token_for(who) for who in ("judy", "maria")}
+    db.session.rollback()
+    checking = adjudication._live_claims
+
+    def slow(document_, *, gold: bool):  # the window between the check and the insert
+        found = checking(document_, gold=gold)
+        if gold:
+            time.sleep(0.4)
+        return found
+
+    monkeypatch.setattr(adjudication, "_live_claims", slow)
+    answers: dict[str, int] = {}
+
+    def decide(who: str, delay: float) -> None:
+        time.sleep(delay)
+        with app.test_client() as c:
+            answers[who] = c.post(url, json={"accept": agreed[0], "also": [agreed[1]]},
+                                  headers=headers[who]).status_code
+
+    threads = [threading.Thread(target=decide, args=("judy", 0)),
+               threading.Thread(target=decide, args=("maria", 0.15))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert answers == {"judy": 201, "maria": 409}
+    assert len(_live_gold(document)) == 1

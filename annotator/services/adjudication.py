@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..agreement.alignment import align, differences
@@ -151,11 +152,24 @@ def _deciding(document: Document, user: User, source_ids: list[int]) -> None:
     The review row is written first (and flushed), so the check runs holding its row lock
     (PostgreSQL) or the write lock (SQLite): two decisions on a document are taken in turn.
     """
-    written = db.session.execute(update(Review).where(Review.document_id == document.id)
-                                 .values(decided_by_id=user.id))
-    if not written.rowcount:  # type: ignore[attr-defined]
+    for attempt in range(2):
+        # A write that leaves the row as it is: only its lock is wanted.
+        written = db.session.execute(
+            update(Review).where(Review.document_id == document.id)
+            .values(updated_at=Review.updated_at)
+            .execution_options(synchronize_session=False))
+        if written.rowcount:  # type: ignore[attr-defined]
+            break
         _opened(document, user)
-        db.session.flush()  # a second one waits on, then fails, the unique document_id
+        try:
+            db.session.flush()
+            break
+        except IntegrityError:
+            # Another first decision made the row meanwhile (PostgreSQL: the unique
+            # document_id waited for it); wait on that row's lock instead.
+            db.session.rollback()
+            if attempt:
+                raise
     wanted = set(source_ids)
     for gold in _live_claims(document, gold=True):
         if wanted & set(gold.source_claim_ids or []):
@@ -219,9 +233,14 @@ def accept_agreed(user: User, document: Document) -> int:
     """Accept every undecided unit on which all annotators agree exactly; returns how many."""
     accepted = 0
     for unit in review(document)["units"]:
-        if unit["agreed"] and not unit["decided"]:
+        # A unit that a gold claim settles in part (its claims re-aligned since) is left to
+        # the reviewer: accepting it would settle those claims twice.
+        if unit["agreed"] and not unit["decided"] and not unit["gold_ids"]:
             first, *rest = unit["claim_ids"]
-            accept(user, document, first, rest)
+            try:
+                accept(user, document, first, rest)
+            except Conflict:  # decided meanwhile by someone else
+                continue
             accepted += 1
     return accepted
 
@@ -259,11 +278,12 @@ def _ready_ids(project: Project) -> set[int]:
                func.count(Assignment.id),
                func.sum(case((done, 1), else_=0)))
         .join(Document)
+        .join(User, User.id == Assignment.user_id)
         .outerjoin(Membership, and_(Membership.project_id == Document.project_id,
                                     Membership.user_id == Assignment.user_id))
         .where(Document.project_id == project.id,
                Assignment.status != AssignmentStatus.SKIPPED.value,
-               or_(Membership.id.is_not(None), done))
+               or_(Membership.id.is_not(None), User.is_admin, done))
         .group_by(Assignment.document_id)
     ).all()
     k = max(1, project.annotators_per_document)

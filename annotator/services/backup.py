@@ -239,8 +239,9 @@ class _Restorer:
             target = entity if key == "id" else key.removesuffix("_id")
             if isinstance(value, int) and key.endswith("id") and target in self.ids:
                 out[key] = self.ids[target].get(value, value)
-        # A gold claim's sources: "source_claim_ids" in a row, "sources" in claim_to_dict.
-        for key in ("source_claim_ids", "sources"):
+        # Claim ids in lists: a gold claim's sources ("source_claim_ids" in a row, "sources"
+        # in claim_to_dict) and the claims a deleted proposition was linked to.
+        for key in ("source_claim_ids", "sources", "claim_ids"):
             if isinstance(out.get(key), list):
                 out[key] = [self.ids["claim"].get(i, i) for i in out[key]]
         if isinstance(out.get("evidence"), list):
