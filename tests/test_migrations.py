@@ -25,3 +25,37 @@ def test_database_is_at_the_single_head_revision(app):
     assert len(heads) == 1
     with db.engine.connect() as connection:
         assert MigrationContext.configure(connection).get_current_revision() == heads[0]
+
+
+def test_0008_puts_old_link_events_in_their_claims_history(document, client, token_for):
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import select
+
+    from annotator.models import AuditEvent
+    from annotator.services import claims, users
+    from tests.conftest import SAMPLE_TEXT, span
+
+    alice = users.by_username("alice")
+    alice_id, project_id = alice.id, document.project_id
+    start, end = span(SAMPLE_TEXT, "no aircraft was lost")
+    claim_id = claims.create_claim(alice, document, {
+        "start": start, "end": end, "text": "no aircraft was lost", "stance": "denies"}).id
+    # As link events were written before 0008: no claim_id. One names a claim that is gone.
+    for entity_id, action in ((claim_id, "link"), (claim_id, "unlink"), (claim_id + 99, "link")):
+        db.session.add(AuditEvent(user_id=alice_id, project_id=project_id,
+                                  action=action, entity="claim", entity_id=entity_id,
+                                  before=None, after={"proposition_id": 7}))
+    db.session.commit()
+    db.session.remove()
+    downgrade(revision="0007")
+    upgrade()
+    events = db.session.execute(select(AuditEvent.action, AuditEvent.entity_id,
+                                       AuditEvent.claim_id)
+                                .where(AuditEvent.action.in_(("link", "unlink")))
+                                .order_by(AuditEvent.id)).all()
+    assert [tuple(e) for e in events] == [("link", claim_id, claim_id),
+                                          ("unlink", claim_id, claim_id),
+                                          ("link", claim_id + 99, None)]
+    history = client.get(f"/api/v1/claims/{claim_id}/history",
+                         headers=token_for("alice")).get_json()
+    assert [e["action"] for e in history] == ["create", "link", "unlink"]
