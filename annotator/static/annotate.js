@@ -39,6 +39,7 @@ const state = {
   actors: [],
   editing: null,       // the claim being edited, or null for a new one
   draft: null,         // {start, end, text, mention}
+  draftVersion: null,  // the version a refused change in the form was made on
   lastSelection: null, // the latest selection made while the form was open
   selectedId: null,
   status: null,        // the user's assignment status on the document; null: not assigned
@@ -324,6 +325,7 @@ function addEvidence(item = {}) {
   node.querySelector(".ev-type").value = item.type || scheme.evidence_types[0].value;
   node.querySelector(".ev-relation").value = item.relation || scheme.evidence_relations[0].value;
   node.querySelector(".ev-description").value = item.description || "";
+  node.dataset.description = item.description || ""; // as stored (see collectPayload)
   const sourceInput = node.querySelector(".ev-source-url");
   const sourceLink = node.querySelector(".ev-source-link");
   const showSourceLink = () => {
@@ -387,6 +389,7 @@ function setReadOnly(readOnly, claim) {
 
 function fillForm(claim) {
   clearErrors();
+  state.draftVersion = null;
   $("actor").value = claim ? claim.actor || "" : "";
   updateNewActorHint();
   form.querySelectorAll('input[name="stance"]').forEach((r) => { r.checked = claim ? r.value === claim.stance : false; });
@@ -460,7 +463,7 @@ function collectPayload() {
         ...(node.dataset.evidenceId ? { id: Number(node.dataset.evidenceId) } : {}),
         type: node.querySelector(".ev-type").value,
         relation: node.querySelector(".ev-relation").value,
-        description: node.querySelector(".ev-description").value,
+        description: typedDescription(node),
         source_url: node.querySelector(".ev-source-url").value.trim() || null,
       };
       if (node.dataset.start !== undefined) {
@@ -474,6 +477,13 @@ function collectPayload() {
   };
   if (!payload.stance) delete payload.stance; // the server names the missing field
   return payload;
+}
+
+// A <textarea> reads a stored "\r\n" as "\n": an untouched description goes back as stored.
+function typedDescription(node) {
+  const typed = node.querySelector(".ev-description").value;
+  const stored = node.dataset.description;
+  return stored !== undefined && typed === stored.replace(/\r\n?/g, "\n") ? stored : typed;
 }
 
 async function ensureActor(name) {
@@ -505,7 +515,10 @@ async function saveClaim() {
     const key = claimKey(claim);
     // A claim with changes still queued is edited on top of them: the queue sends this edit
     // with the version the earlier one comes back with.
-    op = { kind: "update", key, payload, version: claim.pending ? null : claim.version,
+    // A refused change back in the form keeps the version it was made on (a later save of
+    // the claim then meets it as a conflict instead of being overwritten).
+    const version = state.draftVersion ?? (claim.pending ? null : claim.version);
+    op = { kind: "update", key, payload, version,
       fallbackVersion: (state.server.get(key) || {}).version };
   } else {
     const clientId = newClientId();
@@ -563,6 +576,7 @@ function openDraft(op, body) {
   state.draft = { start: draft.start, end: draft.end, text: draft.text,
     mention: draft.actor_mention ? { ...draft.actor_mention } : null };
   fillForm(stored ? draft : { ...draft, id: null, annotator: username });
+  if (stored && op.sentVersion != null) state.draftVersion = op.sentVersion;
   if (!stored) { state.editing = null; $("form-title").textContent = "New claim"; $("delete-claim").hidden = true; }
   showErrors(body);
   render();
@@ -589,7 +603,7 @@ async function deleteClaim() {
   if (!state.editing || !isMine(state.editing)) return;
   const claim = state.editing;
   const key = claimKey(claim);
-  await submit({ kind: "delete", key, version: claim.pending ? null : claim.version,
+  await submit({ kind: "delete", key, version: state.draftVersion ?? (claim.pending ? null : claim.version),
     fallbackVersion: (state.server.get(key) || {}).version });
 }
 
@@ -818,7 +832,12 @@ async function settled() {
   for (let waited = 0; queue.pending && !queue.conflict && waited < 5000; waited += 100) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  if (!queue.pending) return true;
+  if (!queue.pending && !refused.length) return true;
+  if (!queue.pending) {
+    // Taken out of the queue when the server refused it, it lives only in this page now.
+    setSaveStatus("A change the server refused is waiting: close this form to fix or drop it before leaving");
+    return false;
+  }
   setSaveStatus(queue.conflict ? "Conflict: choose a version before leaving"
     : `Offline — ${queue.pending} ${queue.pending === 1 ? "change" : "changes"} waiting: stay on this page until they are saved`);
   return false;

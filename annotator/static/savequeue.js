@@ -152,10 +152,23 @@ export class SaveQueue {
     return /^\d+$/.test(String(key)) ? Number(key) : null;
   }
 
+  /** Which claim a key names: a new claim is queued under its create's key, and edited under
+   *  its id once the create is stored, so one claim can have operations under both. */
+  claimOf(key) { return String(this.serverId(key) ?? key); }
+
+  /** What an answer taught about a claim, under each key it is queued by. */
+  learn(key, id, version) {
+    this.known[key] = { id, version };
+    this.known[String(id)] = { id, version };
+  }
+
   /** The last queued operation of a claim key (every edit carries the whole claim, so it
    *  is what the queue would make of the claim), or null. */
   latest(key) {
-    for (let i = this.ops.length - 1; i >= 0; i--) if (this.ops[i].key === key) return this.ops[i];
+    const claim = this.claimOf(key);
+    for (let i = this.ops.length - 1; i >= 0; i--) {
+      if (this.claimOf(this.ops[i].key) === claim) return this.ops[i];
+    }
     return null;
   }
 
@@ -167,11 +180,12 @@ export class SaveQueue {
     const { op, current } = this.conflict;
     this.conflict = null;
     const at = this.ops.indexOf(op);
-    const queued = this.ops.filter((o) => o.key === op.key);
-    this.ops = this.ops.filter((o) => o.key !== op.key);
+    const claim = this.claimOf(op.key);
+    const queued = this.ops.filter((o) => this.claimOf(o.key) === claim);
+    this.ops = this.ops.filter((o) => this.claimOf(o.key) !== claim);
     let kept = null;
     if (choice === "theirs") {
-      this.known[op.key] = { id: current.id, version: current.version };
+      this.learn(op.key, current.id, current.version);
       this.emit({ type: "done", op, result: { ok: true, data: current, theirs: true } });
     } else {
       kept = queued[queued.length - 1];
@@ -214,6 +228,7 @@ export class SaveQueue {
     // was refused, the version the page had loaded.
     const version = op.version ?? (this.known[op.key] && this.known[op.key].version)
       ?? op.fallbackVersion;
+    op.sentVersion = version; // what a refused edit was based on, if it comes back to the form
     if (op.kind === "update") return ["PATCH", `/api/v1/claims/${id}`, { ...op.payload, version }];
     return ["DELETE", `/api/v1/claims/${id}?version=${version}`, undefined];
   }
@@ -286,7 +301,7 @@ export class SaveQueue {
       // answers with the claim as it is now, perhaps changed since by someone else: sent
       // over that version, they would overwrite the change instead of meeting it (409).
       const version = op.kind === "create" ? CREATED_VERSION : result.data.version;
-      this.known[op.key] = { id: result.data.id, version };
+      this.learn(op.key, result.data.id, version);
     }
     this.persist();
     this.settle(op, outcome, result);

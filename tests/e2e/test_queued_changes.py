@@ -10,6 +10,7 @@ annotator writes through the JSON API with a bearer token."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Flask
@@ -86,10 +87,12 @@ def test_taking_theirs_for_one_claim_keeps_the_form_open_on_another(
     expect(page.locator("#conflict")).to_be_visible(timeout=RETRY_MS)
     page.click("#conflict .conflict-take-theirs")
 
-    page.wait_for_timeout(300)
-    assert page.locator("#claim-form").is_visible(), (
-        "'Take theirs' for claim A closed claim B's form; its unsaved note "
-        f"{page.locator('#note').input_value()!r} is gone")
+    expect(page.locator("#annotate")).to_have_attribute("data-queue", "saved", timeout=RETRY_MS)
+    expect(page.locator("#claim-form")).to_be_visible()
+    expect(page.locator("#form-title")).to_have_text(f"Claim #{b}")
+    expect(page.locator("#note")).to_have_value("half-written analysis of claim B")
+    [stored_a, _] = sorted(stored_claims(app, document.id), key=lambda c: c["id"])
+    assert stored_a["note"] == "theirs"
 
 
 def test_a_refused_queued_change_waits_for_the_open_form_to_close(
@@ -117,6 +120,11 @@ def test_a_refused_queued_change_waits_for_the_open_form_to_close(
     assert (title, note) == (f"Claim #{b}", "half-written analysis of claim B"), (
         f"claim B's form was replaced by the refused draft: {title!r}, note {note!r}")
     expect(page.locator("#save-status")).to_contain_text("opens when this form is closed")
+    # Leaving the page would lose it (it is out of the queue): the page stays.
+    url = page.url
+    page.click("#mark-done")
+    expect(page.locator("#save-status")).to_contain_text("refused is waiting")
+    assert page.url == url
     page.click("#cancel-claim")
     expect(page.locator("#claim-form")).to_be_visible()
     expect(page.locator("#note")).to_have_value("queued edit of A")
@@ -229,11 +237,12 @@ def test_edits_queued_on_a_replayed_create_meet_a_change_made_meanwhile(
 
 def test_saving_from_the_form_keeps_line_breaks_in_evidence_descriptions(
         page: Page, app: Flask, document):
-    """Evidence descriptions may hold several lines (API, import): a save from the form
-    (here only the note changed) keeps an untouched description's line breaks."""
-    description = "Geolocated frame 1: ridge east of the airbase.\nFrame 2: smoke plume."
+    """Evidence descriptions may hold several lines (API, import; "\r\n" too): a save from
+    the form (here only the note changed) keeps untouched descriptions as they were."""
+    descriptions = ["Geolocated frame 1: ridge east of the airbase.\nFrame 2: smoke plume.",
+                    "Imported from a Windows file.\r\nSecond line."]
     cid = make_claim(document, VIDEO, evidence=[
-        {"type": "video", "relation": "supports", "description": description}])
+        {"type": "video", "relation": "supports", "description": d} for d in descriptions])
     login(page, "alice")
     open_document(page, document.id)
     open_claim(page, cid)
@@ -241,6 +250,76 @@ def test_saving_from_the_form_keeps_line_breaks_in_evidence_descriptions(
     page.click("#save-claim")
     expect(page.locator("#save-status")).to_have_text("Saved")
     [stored] = stored_claims(app, document.id)
-    assert stored["note"] == "checked"
-    got = stored["evidence"][0]["description"]
-    assert got == description, f"untouched evidence description rewritten: {got!r}"
+    assert (stored["note"], stored["version"]) == ("checked", 2)
+    got = [e["description"] for e in stored["evidence"]]
+    assert got == descriptions, f"untouched evidence descriptions rewritten: {got!r}"
+
+
+def test_an_edit_of_a_new_claim_queued_under_its_id_follows_the_one_queued_before_it(
+        page: Page, app: Flask, document):
+    """A new claim is edited while its create is queued (the edit is queued under the
+    create's key); the create is stored but that edit is not yet, and the claim is edited
+    again (now under its id). The second edit is sent on the version the first comes back
+    with: no conflict with the annotator's own change."""
+    login(page, "alice")
+    open_document(page, document.id)
+    creates = Cut(page, f"**/api/v1/documents/{document.id}/claims", "POST")
+    edits = Cut(page, "**/api/v1/claims/*", "PATCH")
+    drag_select(page, HELICOPTER)
+    page.locator('input[name="stance"][value="asserts"]').click()
+    save_offline(page)
+    page.locator("#claim-list button", has_text=HELICOPTER).click()
+    page.fill("#note", "first")
+    save_offline(page)
+
+    creates.on = False  # the create goes through; the first edit still waits
+    expect(page.locator("#claim-list button[data-claim-id]").first).to_have_attribute(
+        "data-claim-id", re.compile(r"^\d+$"), timeout=RETRY_MS)
+    [made] = stored_claims(app, document.id)
+    assert (made["note"], made["version"]) == ("", 1)
+    page.locator("#claim-list button", has_text=HELICOPTER).click()
+    expect(page.locator("#note")).to_have_value("first")
+    page.fill("#note", "second")
+    save_offline(page)
+
+    edits.on = False
+    expect(page.locator("#annotate")).to_have_attribute("data-queue", "saved", timeout=RETRY_MS)
+    expect(page.locator("#conflict")).to_be_hidden()
+    [stored] = stored_claims(app, document.id)
+    assert (stored["note"], stored["version"]) == ("second", 3)
+
+
+def test_a_refused_change_reopened_later_is_saved_on_the_version_it_was_made_on(
+        page: Page, app: Flask, document):
+    """A queued edit of claim A is refused (its note is too long) while claim B's form is
+    open, so it waits. Meanwhile the annotator changes A's stance from the list. When the
+    refused change opens and is fixed, saving it meets that newer stance as a conflict
+    instead of quietly putting the old stance back."""
+    a = make_claim(document, VIDEO)
+    b = make_claim(document, NO_AIRCRAFT)
+    login(page, "alice")
+    open_document(page, document.id)
+    cut = Cut(page, f"**/api/v1/claims/{a}", "PATCH")
+    open_claim(page, a)
+    page.fill("#note", "x" * 20_001)
+    save_offline(page)
+    open_claim(page, b)
+    page.fill("#note", "typing in B")
+    cut.on = False
+    expect(page.locator("#save-status")).to_contain_text("opens when this form is closed",
+                                                         timeout=RETRY_MS)
+
+    open_claim(page, a)  # the stored claim, not the waiting change
+    expect(page.locator("#note")).to_have_value("")
+    page.locator('input[name="stance"][value="denies"]').click()
+    page.click("#save-claim")
+    expect(page.locator("#form-title")).to_have_text(f"Claim #{a}")  # the refused change
+    expect(page.locator("#note")).to_have_value("x" * 20_001)
+    stored = {c["id"]: c for c in stored_claims(app, document.id)}
+    assert (stored[a]["stance"], stored[a]["version"]) == ("denies", 2)
+
+    page.fill("#note", "shorter")
+    page.click("#save-claim")
+    expect(page.locator("#conflict")).to_be_visible(timeout=RETRY_MS)
+    stored = {c["id"]: c for c in stored_claims(app, document.id)}
+    assert (stored[a]["stance"], stored[a]["note"]) == ("denies", "")
