@@ -254,3 +254,35 @@ def test_an_edit_may_drop_the_span_it_cannot_read(cut_off, client, token_for) ->
     assert response.status_code == 200, response.get_json()
     first = _stored_evidence(cid)[0]
     assert first[1:5] == (None, None, None, None)
+
+
+def test_a_replayed_create_or_accept_withholds_what_its_author_may_no_longer_open(
+        setting, client, token_for) -> None:
+    alice = token_for("alice")
+    a, b = setting["A"], setting["B"]
+    start, end = span(OTHER_TEXT, SECRET)
+    c_start, c_end = span(SAMPLE_TEXT, "Local sources")
+    body = {"client_id": "replayed-create-1", "start": c_start, "end": c_end,
+            "text": "Local sources", "stance": "asserts",
+            "evidence": [{"type": "document", "relation": "supports", "document_id": b.id,
+                          "start": start, "end": end, "text": SECRET}]}
+    first = client.post(f"/api/v1/documents/{a.id}/claims", json=body, headers=alice)
+    assert first.status_code == 201 and first.get_json()["evidence"][0]["text"] == SECRET
+    s_start, s_end = span(SAMPLE_TEXT, "Dispatch from Tadmur")
+    accepted = claims.create_claim(users.by_username("alice"), a, {
+        "start": s_start, "end": s_end, "text": "Dispatch from Tadmur", "stance": "asserts",
+        "evidence": body["evidence"]}, suggestion={
+        "source": "rules", "start": s_start, "end": s_end, "stance": "asserts", "actor": None,
+        "score": 1.0, "edited": False, "model_version": None})
+    _unassign("alice", b)
+
+    replay = client.post(f"/api/v1/documents/{a.id}/claims", json=body, headers=alice)
+    again = client.post(f"/api/v1/documents/{a.id}/suggestions/{s_start}-{s_end}/accept",
+                        headers=alice)
+    for answer, claim_id in ((replay, first.get_json()["id"]), (again, accepted.id)):
+        assert answer.status_code == 200, answer.get_json()
+        assert answer.get_json()["id"] == claim_id
+        assert SECRET not in answer.get_data(as_text=True)
+        (evidence,) = answer.get_json()["evidence"]
+        assert (evidence["document_id"], evidence["start"], evidence["text"]) == (b.id, None,
+                                                                                  None)

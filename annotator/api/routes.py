@@ -275,7 +275,7 @@ def create_claim(did: int) -> ResponseReturnValue:
     # "suggestion_id": the claim is a suggestion the annotator edited, then accepted.
     suggestion = suggestions.provenance_for_create(g.user, document, body)
     claim, created = claims.create_claim_once(g.user, document, body, suggestion=suggestion)
-    response = jsonify(claims.claim_to_dict(claim))
+    response = jsonify(claims.viewed_claim(g.user, claim))
     response.status_code = 201 if created else 200  # 200: a replay of an earlier create
     response.headers["Location"] = f"/api/v1/claims/{claim.id}"
     return response

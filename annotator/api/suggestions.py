@@ -23,7 +23,7 @@ def accept_suggestion(did: int, sid: str) -> ResponseReturnValue:
     document = access.document_for(g.user, did)
     changes = request.get_json(silent=True) if request.content_length else None
     claim, created = suggestions.accept(g.user, document, sid, changes)
-    response = jsonify(claims.claim_to_dict(claim))
+    response = jsonify(claims.viewed_claim(g.user, claim))
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/api/v1/claims/{claim.id}"
     return response
