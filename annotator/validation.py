@@ -99,6 +99,8 @@ def unstorable_text(value: Any, path: str = "") -> str | None:
     items = value.items() if isinstance(value, dict) else \
         enumerate(value) if isinstance(value, list) else ()
     for key, item in items:
+        if isinstance(key, str) and unstorable_text(key):  # a JSON object's keys are text too
+            return f"{path}.{key!r}" if path else repr(key)
         found = unstorable_text(item, f"{path}.{key}" if path else str(key))
         if found:
             return found

@@ -150,7 +150,8 @@ def parse_doccano_line(obj: Any, where: str, *, offsets: Offsets = "utf16") -> d
     offset_map = OffsetMap(text) if offsets == "utf16" else None
     claims = []
     for start, end, label in _raw_spans(obj, where):
-        if not (isinstance(start, int) and isinstance(end, int)) or isinstance(start, bool):
+        if not (isinstance(start, int) and isinstance(end, int)) \
+                or isinstance(start, bool) or isinstance(end, bool):
             raise ImportFormatError(where, f"span offsets must be integers: {[start, end]}")
         try:
             if offset_map is not None:

@@ -149,7 +149,11 @@ def write_label_studio_json(
 def _convert(
     offset_map: OffsetMap, start: int, end: int, region_text: Any, offsets: ReadOffsets
 ) -> tuple[int, int]:
-    """Code-point (start, end) for a region; ValueError if it cannot be placed."""
+    """Code-point (start, end) for a region; ValueError if it cannot be placed.
+
+    With "auto", a region that quotes a text (its `text`) that neither reading of its
+    offsets gives is refused: a claim must quote what the annotator marked. "codepoint" and
+    "utf16" trust the offsets as they are."""
     text = offset_map.text
     if offsets == "codepoint":
         return start, end
@@ -161,8 +165,13 @@ def _convert(
     try:
         converted = offset_map.from_utf16(start), offset_map.from_utf16(end)
     except ValueError:
-        return start, end
-    return converted if text[converted[0]:converted[1]] == region_text else (start, end)
+        converted = None
+    if converted and text[converted[0]:converted[1]] == region_text:
+        return converted
+    if not 0 <= start < end <= len(text):
+        return start, end  # the caller names what is wrong with these offsets
+    raise ValueError(f"its text {region_text!r} is not the text at these offsets, counted "
+                     f"in code points ({text[start:end]!r}) or in UTF-16 units")
 
 
 def _annotator(annotation: dict[str, Any], names: list[Any], index: int) -> str | None:

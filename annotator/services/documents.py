@@ -16,7 +16,7 @@ from .. import liveness
 from ..bulk import insert_rows
 from ..db import commit_keeping_state, db
 from ..models import Assignment, AssignmentStatus, Claim, Document, Project, User, utcnow
-from ..validation import field_errors
+from ..validation import field_errors, unstorable_text
 from . import access
 from .errors import InvalidInput
 
@@ -61,6 +61,16 @@ def _text_problem(text: str) -> str | None:
     return None
 
 
+def record_problem(record: dict[str, Any]) -> str | None:
+    """What no database can store in an import record (its text, or any other field: id,
+    title, meta), naming the field; None when it can be stored."""
+    problem = _text_problem(record["text"])
+    if problem:
+        return problem
+    field = unstorable_text(record)
+    return f"{field} contains a NUL character or an unpaired surrogate" if field else None
+
+
 def _default_title(text: str) -> str:
     return text.strip().split("\n", 1)[0][:80]
 
@@ -82,7 +92,9 @@ def parse_txt(filename: str, raw: bytes) -> list[ParsedDocument]:
         raise DocumentImportError(filename, [(2, "no text after the title line")])
     problem = _text_problem(content)
     if problem:
-        raise DocumentImportError(filename, [(1, problem)])
+        # The file was UTF-8, so the problem is a NUL: name its line.
+        line = content[: content.find("\x00")].count("\n") + 1 if "\x00" in content else 1
+        raise DocumentImportError(filename, [(line, problem)])
     stem = PurePath(filename).stem
     return [ParsedDocument(1, stem, title.strip()[:TITLE_LENGTH], text, {"source_file": filename})]
 
@@ -129,7 +141,7 @@ def parse_jsonl(
             bad(number, "; ".join(f"{k}: {v}" for k, v in problems.items()))
             continue
         text = record["text"]
-        problem = _text_problem(text)
+        problem = record_problem(record)
         if problem:
             bad(number, problem)
             continue

@@ -177,7 +177,7 @@ def _label_studio_items(stream: BinaryIO) -> Iterator[Item]:
 def _parsed(number: int, where: str, record: dict[str, Any], stem: str,
             errors: list[tuple[int, str, str]]) -> _Parsed | None:
     text = record["text"]
-    problem = documents._text_problem(text)
+    problem = documents.record_problem(record)
     external_id = str(record.get("id") or f"{stem}:{number}")
     if problem is None and len(external_id) > ID_LENGTH:
         problem = f"id is longer than {ID_LENGTH} characters"
