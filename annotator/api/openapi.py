@@ -334,7 +334,9 @@ def _document() -> dict[str, Any]:
                     "claim": _ref("ClaimWrite"),
                     "sources": {"type": "array", "items": {"type": "integer"}}}}]}}}},
             "responses": {"201": _json(_ref("Claim"), "The gold claim"),
-                          **_errors(400, 401, 404, 422)}}},
+                          **_errors(400, 401, 404, 422),
+                          "409": _json(_ref("Error"), "A live gold claim already settles "
+                                       "some of these claims; `current` holds it")}}},
         "/documents/{did}/gold/accept-agreed": {"post": {
             "summary": "Accept every undecided unit on which all annotators agree exactly",
             "parameters": [did],
