@@ -69,10 +69,19 @@ function showQueueState() {
   root.dataset.queue = queue.state;
   root.dataset.pending = n;
   if (queue.state === "conflict") setSaveStatus("Conflict");
-  else if (queue.state === "offline") setSaveStatus(`Offline — ${n} ${n === 1 ? "change" : "changes"} waiting`);
-  else if (queue.state === "saving") setSaveStatus("Saving…");
+  else if (queue.state === "offline") setSaveStatus(`Offline — ${n} ${n === 1 ? "change" : "changes"} waiting${volatileNote()}`);
+  else if (queue.state === "saving") setSaveStatus(`Saving…${volatileNote()}`);
   else if (lastOutcome) setSaveStatus(lastOutcome);
 }
+
+function volatileNote() {
+  return queue.volatile ? ", kept only in this tab (the browser's storage is full): do not close or reload it" : "";
+}
+
+// Waiting changes the browser could not store are lost with the tab: ask before it goes.
+window.addEventListener("beforeunload", (event) => {
+  if (queue.pending && queue.volatile) { event.preventDefault(); event.returnValue = ""; }
+});
 
 function queueEvent({ type, op, result }) {
   if (type === "change") { showQueueState(); return; }
@@ -586,7 +595,7 @@ function showConflict(op, current) {
   const known = queue.serverId(op.key);
   const stored = state.server.get(String(known != null ? known : current.id)) || current;
   // The choice decides every queued change of the claim: mine is the last of them.
-  const last = queue.latest(op.key) || op;
+  const last = queue.latest(op);
   const deleting = last.kind === "delete";
   const mine = deleting ? stored : { ...stored, ...last.payload };
   renderConflict($("conflict"), {

@@ -552,6 +552,7 @@ function showGoldConflict(li, gold, labels, current) {
     mine: labels ? { ...gold, ...labels } : gold, theirs: current, deleting: !labels,
     labels: conflictLabels, fields: ["span", ...LABEL_FIELDS],
     onChoose: async (choice, merged) => {
+      await idle(); // a choice made while another action is on its way waits for it
       box.remove();
       if (choice === "theirs") {
         await load();
@@ -598,6 +599,10 @@ $("reopen").addEventListener("click", () => act(
   "PUT", `/api/v1/documents/${documentId}/review`, { status: "open" }, "Review reopened"));
 
 // ---------- acting and loading ----------
+
+async function idle() {
+  while (state.busy) await new Promise((resolve) => setTimeout(resolve, 50));
+}
 
 function setBusy(busy) {
   state.busy = busy;

@@ -11,7 +11,7 @@
 //  - a replayed delete finds the claim gone (404), which counts as deleted.
 // A real conflict (someone else changed the claim) pauses the queue until the page resolves
 // it: keep mine (send again on top of the stored version), take theirs, or merge. The choice
-// decides every queued change of that claim at once: "mine" is the last of them.
+// decides every queued change of that claim made in that tab at once: "mine" is the last.
 import { api } from "./api.js";
 
 const RETRY_STATUSES = new Set([0, 502, 503, 504]);
@@ -70,6 +70,7 @@ export class SaveQueue {
     this.ops = [];
     this.known = {};        // claim key -> {id, version} learnt from answers
     this.offline = false;
+    this.volatile = false;  // true while waiting changes could not be stored in the browser
     this.conflict = null;   // {op, current} while paused
     this.running = false;
     this.retryMs = FIRST_RETRY_MS;
@@ -103,7 +104,19 @@ export class SaveQueue {
     } catch { return; }
     adopted.sort((a, b) => (a.entry.first || 0) - (b.entry.first || 0));
     for (const { key, entry } of adopted) {
-      this.ops.push(...(entry.ops || []));
+      const ops = entry.ops || [];
+      // Each claim's first waiting change is pinned to the version its own tab based it on:
+      // with the tabs' answers merged below, it would take another tab's newer version and
+      // overwrite that tab's change instead of meeting it (409). Later ones chain from it.
+      const chained = new Set();
+      for (const op of ops) {
+        if (op.kind !== "create" && op.version == null && !chained.has(op.key)) {
+          const seen = (entry.known || {})[op.key];
+          op.version = seen ? seen.version : op.fallbackVersion;
+        }
+        chained.add(op.key);
+      }
+      this.ops.push(...ops);
       Object.assign(this.known, entry.known || {});
       if (key !== this.key) localStorage.removeItem(key);
     }
@@ -112,12 +125,19 @@ export class SaveQueue {
 
   persist(released = false) {
     try {
-      if (!this.ops.length) { localStorage.removeItem(this.key); return; }
-      localStorage.setItem(this.key, JSON.stringify({
-        ops: this.ops, known: this.known, beat: Date.now(), released,
-        first: this.ops[0].at,
-      }));
-    } catch { /* storage full or denied: the queue still works in memory */ }
+      if (!this.ops.length) localStorage.removeItem(this.key);
+      else {
+        localStorage.setItem(this.key, JSON.stringify({
+          ops: this.ops, known: this.known, beat: Date.now(), released,
+          first: this.ops[0].at,
+        }));
+      }
+      this.volatile = false;
+    } catch {
+      // Storage full or denied: the queue still works, in this tab's memory only (the page
+      // says so, and asks before the tab is closed or reloaded).
+      this.volatile = this.ops.length > 0;
+    }
   }
 
   // ---------- the page's side ----------
@@ -136,6 +156,7 @@ export class SaveQueue {
   enqueue(op) {
     op.id = newClientId();
     op.at = Date.now();
+    op.origin = this.key; // the tab it was made in: its changes of a claim build on each other
     if (op.kind === "create") op.clientId = op.clientId || newClientId();
     this.ops.push(op);
     this.persist();
@@ -162,27 +183,32 @@ export class SaveQueue {
     this.known[String(id)] = { id, version };
   }
 
-  /** The last queued operation of a claim key (every edit carries the whole claim, so it
-   *  is what the queue would make of the claim), or null. */
-  latest(key) {
-    const claim = this.claimOf(key);
-    for (let i = this.ops.length - 1; i >= 0; i--) {
-      if (this.claimOf(this.ops[i].key) === claim) return this.ops[i];
-    }
-    return null;
+  /** Whether two operations are changes of one claim made in one tab (each carries the
+   *  whole claim as that tab saw it, so the later one includes the earlier). Another tab's
+   *  changes, taken over from its queue, are not included: they meet their own conflict. */
+  sameChain(a, b) {
+    return this.claimOf(a.key) === this.claimOf(b.key) && a.origin === b.origin;
   }
 
-  /** Settle the paused conflict, for every queued change of that claim at once (a later
-   *  change sent after the choice would undo it without a conflict): "mine" sends the last
-   *  of them over `current`, "merge" sends `payload` over `current`, "theirs" drops them. */
+  /** The last queued operation in `op`'s chain (what its tab would make of the claim). */
+  latest(op) {
+    for (let i = this.ops.length - 1; i >= 0; i--) {
+      if (this.sameChain(this.ops[i], op)) return this.ops[i];
+    }
+    return op;
+  }
+
+  /** Settle the paused conflict, for every queued change of that claim made in the same
+   *  tab at once (a later one sent after the choice would undo it without a conflict):
+   *  "mine" sends the last of them over `current`, "merge" sends `payload` over `current`,
+   *  "theirs" drops them. */
   resolve(choice, payload) {
     if (!this.conflict) return;
     const { op, current } = this.conflict;
     this.conflict = null;
     const at = this.ops.indexOf(op);
-    const claim = this.claimOf(op.key);
-    const queued = this.ops.filter((o) => this.claimOf(o.key) === claim);
-    this.ops = this.ops.filter((o) => this.claimOf(o.key) !== claim);
+    const queued = this.ops.filter((o) => this.sameChain(o, op));
+    this.ops = this.ops.filter((o) => !this.sameChain(o, op));
     let kept = null;
     if (choice === "theirs") {
       this.learn(op.key, current.id, current.version);

@@ -1,7 +1,9 @@
 """Changes that wait in the page's save queue must not lose or overwrite work when they are
-finally sent: a conflict decides every queued change of its claim, a refusal or a conflict
-about one claim never touches the form open on another, and a replayed create does not let
-later edits overwrite a change made meanwhile. Also: the form keeps multi-line evidence
+finally sent: a conflict decides every queued change of its claim made in that tab, a
+refusal or a conflict about one claim never touches the form open on another, a replayed
+create does not let later edits overwrite a change made meanwhile, a closed tab's changes
+taken over by another keep the versions they were made on, and changes the browser cannot
+store are announced. Also: the form keeps multi-line evidence
 descriptions as they are.
 
 The connection is dropped for chosen requests with Playwright's routing (fetch throws: the
@@ -323,3 +325,148 @@ def test_a_refused_change_reopened_later_is_saved_on_the_version_it_was_made_on(
     expect(page.locator("#conflict")).to_be_visible(timeout=RETRY_MS)
     stored = {c["id"]: c for c in stored_claims(app, document.id)}
     assert (stored[a]["stance"], stored[a]["note"]) == ("denies", "")
+
+
+def note_of(app: Flask, document_id: int, claim_id: int) -> tuple[str, int]:
+    [c] = [c for c in stored_claims(app, document_id) if c["id"] == claim_id]
+    return c["note"], c["version"]
+
+
+FILL_STORAGE = """() => {
+  // Fill this origin's localStorage to the quota, as other pages of the app might.
+  let size = 1 << 20, i = 0;
+  while (size >= 16) {
+    try { localStorage.setItem(`filler.${i++}`, "x".repeat(size)); }
+    catch { size = Math.floor(size / 2); }
+  }
+}"""
+
+
+def test_a_closed_tabs_waiting_edit_meets_a_newer_save_of_another_tab_as_a_conflict(
+        page: Page, app: Flask, document):
+    """Tab A queues two edits of X (a1, then a2 on top of it); a1 is stored (v2), a2 cannot
+    be sent. Tab B (same user) then saves its own edit "b" of X (v3) and has an unrelated
+    edit of Y queued. A is closed; B is reloaded and takes A's a2 over. a2 was made on v2:
+    it meets B's v3 as a conflict (it used to be sent on B's version, overwriting "b")."""
+    x = make_claim(document, VIDEO, note="orig")
+    y = make_claim(document, NO_AIRCRAFT)
+    tab_a = page
+    login(tab_a, "alice")
+    open_document(tab_a, document.id)
+
+    hold = {"all": True}
+
+    def route_a(route: Route) -> None:
+        body = route.request.post_data or ""
+        if route.request.method == "PATCH" and (hold["all"] or '"a2"' in body):
+            route.abort()
+        else:
+            route.continue_()
+
+    tab_a.route(f"**/api/v1/claims/{x}", route_a)
+    open_claim(tab_a, x)
+    tab_a.fill("#note", "a1")
+    tab_a.click("#save-claim")
+    expect(tab_a.locator("#annotate")).to_have_attribute("data-queue", "offline", timeout=RETRY_MS)
+    open_claim(tab_a, x)
+    tab_a.fill("#note", "a2")
+    tab_a.click("#save-claim")
+    expect(tab_a.locator("#claim-form")).to_be_hidden()
+    hold["all"] = False  # a1 gets through, a2 never does
+    tab_a.wait_for_function(
+        "() => Object.keys(localStorage).some((k) => k.startsWith('annotator.queue.') &&"
+        " JSON.parse(localStorage.getItem(k)).ops.length === 1)", timeout=RETRY_MS)
+    assert note_of(app, document.id, x) == ("a1", 2)
+
+    tab_b = page.context.new_page()
+    open_document(tab_b, document.id)
+    open_claim(tab_b, x)
+    tab_b.fill("#note", "b")
+    tab_b.click("#save-claim")
+    expect(tab_b.locator("#save-status")).to_have_text("Saved", timeout=RETRY_MS)
+    assert note_of(app, document.id, x) == ("b", 3)
+    # B also has an unrelated change waiting (its queue entry stays in localStorage).
+    tab_b.route(f"**/api/v1/claims/{y}",
+                lambda r: r.abort() if r.request.method == "PATCH" else r.continue_())
+    open_claim(tab_b, y)
+    tab_b.fill("#note", "y queued")
+    tab_b.click("#save-claim")
+    expect(tab_b.locator("#annotate")).to_have_attribute("data-queue", "offline", timeout=RETRY_MS)
+
+    tab_a.goto("about:blank")  # A is closed: its entry is released
+    tab_a.close()
+    tab_b.unroute(f"**/api/v1/claims/{y}")
+    tab_b.reload()
+    tab_b.wait_for_selector("#annotate[data-ready=true]", state="attached")
+    tab_b.wait_for_function(
+        "() => ['saved', 'conflict'].includes(document.getElementById('annotate').dataset.queue)",
+        timeout=RETRY_MS)
+    expect(tab_b.locator("#conflict")).to_be_visible(timeout=RETRY_MS)
+    expect(tab_b.locator('#conflict tr[data-field="note"] td.mine')).to_have_text("a2")
+    expect(tab_b.locator('#conflict tr[data-field="note"] td.theirs')).to_have_text("b")
+    assert note_of(app, document.id, x) == ("b", 3)
+
+
+def test_changes_the_browser_cannot_store_are_announced_and_guard_the_tab(
+        page: Page, app: Flask, document):
+    """With localStorage full, a waiting change lives only in the tab's memory: the status
+    says so, and closing or reloading the tab asks first (it used to say only "Offline — 1
+    change waiting", and a reload lost the change)."""
+    x = make_claim(document, VIDEO, note="orig")
+    login(page, "alice")
+    open_document(page, document.id)
+    page.evaluate(FILL_STORAGE)
+    page.route(f"**/api/v1/claims/{x}",
+               lambda r: r.abort() if r.request.method == "PATCH" else r.continue_())
+    open_claim(page, x)
+    page.fill("#note", "typed while offline")
+    page.click("#save-claim")
+    expect(page.locator("#annotate")).to_have_attribute("data-queue", "offline", timeout=RETRY_MS)
+    expect(page.locator("#save-status")).to_contain_text("kept only in this tab")
+    guarded = """() => { const e = new Event("beforeunload", { cancelable: true });
+                         window.dispatchEvent(e); return e.defaultPrevented; }"""
+    assert page.evaluate(guarded) is True
+    page.unroute(f"**/api/v1/claims/{x}")
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    expect(page.locator("#annotate")).to_have_attribute("data-queue", "saved", timeout=RETRY_MS)
+    assert page.evaluate(guarded) is False
+    assert note_of(app, document.id, x) == ("typed while offline", 2)
+
+
+def test_a_conflict_decides_only_its_own_tabs_changes_after_a_takeover(
+        page: Page, app: Flask, document, token_for):
+    """Tabs B and A of alice each queue an edit of X offline (B's "b" first, then A's "a").
+    Meanwhile X is changed on another device. A is closed; B is reloaded and adopts A's entry
+    after its own. B's edit meets the conflict showing "b" as "Yours"; A's edit then meets
+    its own conflict, showing "a" (a choice used to settle both tabs' changes, with "a" as
+    "Yours": B's "b" was never shown)."""
+    x = make_claim(document, VIDEO, note="orig")
+    tab_b = page
+    login(tab_b, "alice")
+    open_document(tab_b, document.id)
+    tab_a = page.context.new_page()
+    open_document(tab_a, document.id)
+    cut = lambda r: r.abort() if r.request.method == "PATCH" else r.continue_()  # noqa: E731
+    for tab, note in ((tab_b, "b"), (tab_a, "a")):
+        tab.route(f"**/api/v1/claims/{x}", cut)
+        open_claim(tab, x)
+        tab.fill("#note", note)
+        tab.click("#save-claim")
+        expect(tab.locator("#annotate")).to_have_attribute("data-queue", "offline",
+                                                          timeout=RETRY_MS)
+    other_device(app, token_for, "PATCH", f"/api/v1/claims/{x}", {"version": 1, "note": "other"})
+
+    tab_a.goto("about:blank")
+    tab_a.close()
+    tab_b.unroute(f"**/api/v1/claims/{x}")
+    tab_b.reload()
+    box = tab_b.locator("#conflict")
+    expect(box).to_be_visible(timeout=RETRY_MS)
+    expect(box.locator('tr[data-field="note"] td.mine')).to_have_text("b")
+    box.locator(".conflict-keep-mine").click()
+    expect(box.locator('tr[data-field="note"] td.mine')).to_have_text("a", timeout=RETRY_MS)
+    expect(box.locator('tr[data-field="note"] td.theirs')).to_have_text("b")
+    assert note_of(app, document.id, x) == ("b", 3)
+    box.locator(".conflict-take-theirs").click()
+    expect(tab_b.locator("#annotate")).to_have_attribute("data-queue", "saved", timeout=RETRY_MS)
+    assert note_of(app, document.id, x) == ("b", 3)

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from annotator.db import db
 from annotator.models import AuditEvent, Claim, Document, Review
+from annotator.services import adjudication, documents, projects, users
 from annotator.services import claims as claims_service
-from annotator.services import documents, projects, users
 from tests.conftest import HELICOPTER, NO_AIRCRAFT, VIDEO
 
 from .conftest import login
@@ -342,3 +342,37 @@ def test_annotators_cannot_open_the_review_pages(page: Page, annotated):
     expect(page.locator("#review-link")).to_have_count(0)
     api = page.request.get(f"/api/v1/documents/{document.id}/review")
     assert api.status == 404
+
+
+def test_keep_mine_clicked_while_another_action_is_on_its_way_waits_for_it(
+        page: Page, app: Flask, annotated):
+    """judy's gold edit meets a conflict. She has just clicked "Accept all agreed"; while
+    that request is on its way she clicks "Keep mine": her choice waits for it, then is
+    sent (it used to be dropped without a word)."""
+    document = annotated["document"]
+    with app.app_context():
+        judy = users.by_username("judy")
+        gold = adjudication.accept(judy, db.session.get(type(document), document.id),
+                                   annotated["lonely"])
+        gold_id = gold.id
+    login(page, "judy")
+    open_review(page, document.id)
+    with app.app_context():
+        claims_service.update_claim(users.by_username("judy"), db.session.get(Claim, gold_id),
+                                    {"version": 1, "note": "changed elsewhere"})
+    item = page.locator(f'#gold-list li[data-claim-id="{gold_id}"]')
+    item.get_by_role("button", name="Edit").click()
+    item.locator('form [name="note"]').fill("mine")
+    item.get_by_role("button", name="Save").click()
+    conflict = item.locator(".gold-conflict")
+    expect(conflict.locator('tr[data-field="note"] td.mine')).to_have_text("mine")
+
+    held = []
+    page.route("**/gold/accept-agreed", lambda route: held.append(route))
+    page.click("#accept-agreed")
+    page.wait_for_function("() => document.getElementById('review').dataset.busy === 'true'")
+    conflict.get_by_role("button", name="Keep mine").click()
+    held[0].continue_()
+    wait_message(page, f"Saved gold claim #{gold_id}")
+    assert stored(app, gold_id)["note"] == "mine"
+    assert len(gold_claims(app, document.id)) == 2  # the agreed unit was accepted too
