@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from annotator.db import db
 from annotator.models import Claim, Document
-from tests.conftest import PASSWORD
+from annotator.services import claims, users
+from tests.conftest import PASSWORD, span
 
 TIMEOUT_MS = 5_000
 
@@ -45,6 +46,13 @@ def doc_ids(document) -> dict[str, int]:
         select(Document.external_id, Document.id).where(Document.project_id == document.project_id)
     ).all()
     return {"project": document.project_id, **dict(rows)}
+
+
+def make_claim(doc, needle: str, stance: str = "asserts", **extra: Any) -> int:
+    """alice's claim on `needle`, stored through the service as if made earlier; its id."""
+    start, end = span(doc.text, needle)
+    return claims.create_claim(users.by_username("alice"), doc, {
+        "start": start, "end": end, "text": needle, "stance": stance, **extra}).id
 
 
 def login(page: Page, username: str, password: str = PASSWORD) -> None:

@@ -19,10 +19,14 @@ from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from annotator.services import claims, users
-from tests.conftest import span
-
-from .conftest import TIMEOUT_MS, drag_select, login, open_document, stored_claims
+from .conftest import (
+    TIMEOUT_MS,
+    drag_select,
+    login,
+    make_claim,
+    open_document,
+    stored_claims,
+)
 
 HELICOPTER = "said a helicopter was shot down"
 NO_AIRCRAFT = "no aircraft was lost"
@@ -82,12 +86,6 @@ def context(browser: Browser, server: StoppableServer) -> Iterator[BrowserContex
     expect.set_options(timeout=TIMEOUT_MS)
     yield made
     made.close()
-
-
-def make_claim(doc, needle: str, stance: str = "asserts", **extra: Any) -> int:
-    start, end = span(doc.text, needle)
-    return claims.create_claim(users.by_username("alice"), doc, {
-        "start": start, "end": end, "text": needle, "stance": stance, **extra}).id
 
 
 def status(page: Page):

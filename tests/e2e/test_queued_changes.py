@@ -18,21 +18,12 @@ from typing import Any
 from flask import Flask
 from playwright.sync_api import Page, Route, expect
 
-from annotator.services import claims, users
-from tests.conftest import span
-
-from .conftest import drag_select, login, open_document, stored_claims
+from .conftest import drag_select, login, make_claim, open_document, stored_claims
 
 VIDEO = "Amaq’s video shows machine-gun fire"
 NO_AIRCRAFT = "no aircraft was lost"
 HELICOPTER = "said a helicopter was shot down"
 RETRY_MS = 15_000
-
-
-def make_claim(doc, needle: str, stance: str = "asserts", **extra: Any) -> int:
-    start, end = span(doc.text, needle)
-    return claims.create_claim(users.by_username("alice"), doc, {
-        "start": start, "end": end, "text": needle, "stance": stance, **extra}).id
 
 
 def other_device(app: Flask, token_for, method: str, url: str, body: Any = None):
@@ -69,6 +60,13 @@ def save_offline(page: Page) -> None:
     expect(page.locator("#annotate")).to_have_attribute("data-queue", "offline")
 
 
+def queue_note(page: Page, claim_id: Any, note: str) -> None:
+    """Give the claim `note` and save it while its edits are cut off: the change waits."""
+    open_claim(page, claim_id)
+    page.fill("#note", note)
+    save_offline(page)
+
+
 def test_taking_theirs_for_one_claim_keeps_the_form_open_on_another(
         page: Page, app: Flask, document, token_for):
     """A queued edit of claim A meets a conflict while the annotator is writing in claim B's
@@ -78,9 +76,7 @@ def test_taking_theirs_for_one_claim_keeps_the_form_open_on_another(
     login(page, "alice")
     open_document(page, document.id)
     cut = Cut(page, f"**/api/v1/claims/{a}", "PATCH")
-    open_claim(page, a)
-    page.fill("#note", "mine")
-    save_offline(page)
+    queue_note(page, a, "mine")
     other_device(app, token_for, "PATCH", f"/api/v1/claims/{a}", {"version": 1, "note": "theirs"})
 
     open_claim(page, b)
@@ -107,9 +103,7 @@ def test_a_refused_queued_change_waits_for_the_open_form_to_close(
     login(page, "alice")
     open_document(page, document.id)
     cut = Cut(page, f"**/api/v1/claims/{a}", "PATCH")
-    open_claim(page, a)
-    page.fill("#note", "queued edit of A")
-    save_offline(page)
+    queue_note(page, a, "queued edit of A")
     other_device(app, token_for, "DELETE", f"/api/v1/claims/{a}")
 
     open_claim(page, b)
@@ -142,12 +136,8 @@ def test_a_merge_is_not_undone_by_a_later_queued_change_of_the_claim(
     login(page, "alice")
     open_document(page, document.id)
     cut = Cut(page, f"**/api/v1/claims/{cid}", "PATCH")
-    open_claim(page, cid)
-    page.fill("#note", "mine 1")
-    save_offline(page)
-    open_claim(page, cid)  # the pending claim: edited on top of the queued change
-    page.fill("#note", "mine 2")
-    save_offline(page)
+    queue_note(page, cid, "mine 1")
+    queue_note(page, cid, "mine 2")  # the pending claim: edited on top of the queued change
     other_device(app, token_for, "PATCH", f"/api/v1/claims/{cid}",
                  {"version": 1, "stance": "denies"})
 
@@ -172,9 +162,7 @@ def test_a_conflict_shows_and_decides_every_queued_change_of_the_claim(
     login(page, "alice")
     open_document(page, document.id)
     cut = Cut(page, f"**/api/v1/claims/{cid}", "PATCH")
-    open_claim(page, cid)
-    page.fill("#note", "mine 1")
-    save_offline(page)
+    queue_note(page, cid, "mine 1")
     open_claim(page, cid)
     page.select_option("#verdict", index=1)
     verdict_label = page.locator("#verdict option:checked").text_content().split(" (")[0]
@@ -302,9 +290,7 @@ def test_a_refused_change_reopened_later_is_saved_on_the_version_it_was_made_on(
     login(page, "alice")
     open_document(page, document.id)
     cut = Cut(page, f"**/api/v1/claims/{a}", "PATCH")
-    open_claim(page, a)
-    page.fill("#note", "x" * 20_001)
-    save_offline(page)
+    queue_note(page, a, "x" * 20_001)
     open_claim(page, b)
     page.fill("#note", "typing in B")
     cut.on = False
