@@ -125,9 +125,8 @@ function refreshView() {
   const before = state.claims;
   state.claims = viewClaims();
   if (state.editing) {
-    const key = claimKey(state.editing);
-    const known = queue.serverId(key);
-    const now = state.claims.find((c) => claimKey(c) === key || (known != null && c.id === known));
+    const claim = queue.claimOf(claimKey(state.editing));
+    const now = state.claims.find((c) => queue.claimOf(claimKey(c)) === claim);
     if (now) {
       if (state.selectedId === state.editing.id) state.selectedId = now.id;
       state.editing = now;
@@ -570,9 +569,8 @@ function showRefused(op, body) {
 
 // Whether the open form shows the claim of queue key `key` (a create's key, or an id).
 function formShows(key) {
-  if (form.hidden || !state.editing) return false;
-  const known = queue.serverId(key);
-  return claimKey(state.editing) === key || (known != null && String(state.editing.id) === String(known));
+  return !form.hidden && state.editing !== null
+    && queue.claimOf(claimKey(state.editing)) === queue.claimOf(key);
 }
 
 // A refused change back in the form, with the server's field errors, to fix and save again.
