@@ -166,6 +166,59 @@ def test_mark_done_needs_an_assignment(client, document, token_for):
     assert _status("bob", document.id)[0] == "todo"
 
 
+def _status_of(username: str, document_id: int) -> str:
+    db.session.rollback()
+    return db.session.scalars(select(Assignment.status).where(
+        Assignment.user_id == users.by_username(username).id,
+        Assignment.document_id == document_id)).one()
+
+
+def test_opening_the_page_changes_nothing_until_the_page_posts_start(client, auth, document):
+    auth.login("alice")
+    page = client.get(f"/documents/{document.id}")
+    assert page.status_code == 200
+    assert _status_of("alice", document.id) == "todo"  # a GET (any site's link) wrote nothing
+
+    # The page's POST carries its CSRF token; one forged without it is refused.
+    forged = client.post(f"/api/v1/documents/{document.id}/start")
+    assert forged.status_code == 400 and "CSRF" in forged.get_json()["error"]
+    assert _status_of("alice", document.id) == "todo"
+
+    token = auth.csrf_token(f"/documents/{document.id}")
+    started = client.post(f"/api/v1/documents/{document.id}/start",
+                          headers={"X-CSRFToken": token})
+    assert started.status_code == 200 and started.get_json() == {"status": "in_progress"}
+    assert _status_of("alice", document.id) == "in_progress"
+    assert _status_of("bob", document.id) == "todo"  # only the caller's own assignment
+
+
+def test_start_leaves_finished_and_skipped_work_as_it_is(client, document, token_for):
+    headers = token_for("alice")
+    done = client.put(f"/api/v1/documents/{document.id}/status", json={"status": "done"},
+                      headers=headers)
+    assert done.status_code == 200
+    again = client.post(f"/api/v1/documents/{document.id}/start", headers=headers)
+    assert again.get_json() == {"status": "done"}
+    assert _status_of("alice", document.id) == "done"
+
+    second = documents.neighbour(document, users.by_username("bob"))
+    assert client.post(f"/api/v1/documents/{second.id}/skip", json={"reason": "duplicate"},
+                       headers=token_for("bob")).status_code == 200
+    assert client.post(f"/api/v1/documents/{second.id}/start", headers=token_for("bob")
+                       ).get_json() == {"status": "skipped"}
+    assert _status_of("bob", second.id) == "skipped"
+
+
+def test_start_without_an_assignment_answers_null(client, project, document, make_user,
+                                                  token_for):
+    projects.add_member(project, make_user("maria2"), "manager")
+    answer = client.post(f"/api/v1/documents/{document.id}/start", headers=token_for("maria2"))
+    assert answer.status_code == 200 and answer.get_json() == {"status": None}
+    db.session.rollback()
+    assert db.session.scalars(select(Assignment).where(
+        Assignment.user_id == users.by_username("maria2").id)).all() == []
+
+
 def test_next_document_prefers_work_in_progress(document):
     project, alice = document.project, users.by_username("alice")
     second = documents.neighbour(document, alice)

@@ -14,7 +14,8 @@ bp = Blueprint("annotate", __name__)
 def document(did: int) -> ResponseReturnValue:
     doc = access.document_for(current_user, did)
     project = doc.project
-    status = documents.start(doc, current_user)
+    # Read only: the page itself marks the document started (a POST, with its CSRF token).
+    status = documents.status_of(doc, current_user)
     # Annotators step through their open queue; a manager reviewing a document that is not
     # assigned to them steps through the project's documents in order.
     following = documents.neighbour(doc, current_user, unfinished_only=status is not None)

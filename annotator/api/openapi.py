@@ -210,6 +210,13 @@ def _document() -> dict[str, Any]:
                 "status": {"type": "string"},
                 "next_document_id": {"type": ["integer", "null"]}}}, "Stored"),
                 **_errors(400, 401, 404, 422)}}},
+        "/documents/{did}/start": {"post": {
+            "summary": "Note that you opened the document: your assignment goes from todo to "
+                       "in_progress (any other status stays as it is)", "parameters": [did],
+            "responses": {"200": _json({"type": "object", "required": ["status"], "properties": {
+                "status": {"enum": ["todo", "in_progress", "done", "skipped", None]}}},
+                "Your status on the document (null: not assigned to you)"),
+                **_errors(401, 404)}}},
         "/documents/{did}/skip": {"post": {
             "summary": "Set an assigned document aside, saying why", "parameters": [did],
             "requestBody": {"required": True, "content": {JSON: {"schema": {

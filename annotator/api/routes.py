@@ -244,6 +244,14 @@ def set_document_status(did: int) -> ResponseReturnValue:
     return jsonify({"status": status, "next_document_id": following.id if following else None})
 
 
+@bp.post("/documents/<int:did>/start")
+def start_document(did: int) -> ResponseReturnValue:
+    # The annotation page calls this once it has loaded: opening the page (a GET, which a
+    # link on any site can trigger) changes nothing.
+    document = access.document_for(g.user, did)
+    return jsonify({"status": documents.start(document, g.user)})
+
+
 @bp.post("/documents/<int:did>/skip")
 def skip_document(did: int) -> ResponseReturnValue:
     document = access.document_for(g.user, did)

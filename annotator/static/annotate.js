@@ -999,6 +999,11 @@ async function load() {
     titleOf: (c) => `${stanceLabel[c.stance] || c.stance}${c.actor ? " · " + c.actor : ""}`,
   });
   setStatus(doc.data.status);
+  if (doc.data.status === "todo") {
+    // Opening the page changed nothing on the server (a GET): the page says it was opened.
+    const started = await api("POST", `/api/v1/documents/${documentId}/start`);
+    if (started.ok) setStatus(started.data.status);
+  }
   state.actors = actors.ok ? actors.data : [];
   // A long list (1,000 claims) costs more style and layout than the article: it is filled
   // in just after the first frame, so the text is ready to annotate first.
