@@ -88,20 +88,41 @@ def is_valid(name: str, instance: Any) -> bool:
 def unstorable_text(value: Any, path: str = "") -> str | None:
     """The path ("aliases.3") of the first string in `value` that no database can store, or
     None: a NUL character (PostgreSQL refuses it) or a lone surrogate (it has no UTF-8)."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            return path or "(body)"
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return path or "(body)"
+    trail = _unstorable(value)
+    if trail is None:
         return None
-    items = value.items() if isinstance(value, dict) else \
-        enumerate(value) if isinstance(value, list) else ()
+    return ".".join([path, *trail] if path else trail) or "(body)"
+
+
+def _bad_text(text: str) -> bool:
+    if "\x00" in text:
+        return True
+    if text.isascii():  # a flag CPython keeps: ASCII has no surrogates
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _unstorable(value: Any) -> list[str] | None:
+    # The steps to the first bad string ([] for `value` itself; a bad key as its repr), or
+    # None. The path is spelt out only once one is found: building it for every value
+    # was most of the cost of checking a 2,000-document import.
+    if isinstance(value, str):
+        return [] if _bad_text(value) else None
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
     for key, item in items:
-        if isinstance(key, str) and unstorable_text(key):  # a JSON object's keys are text too
-            return f"{path}.{key!r}" if path else repr(key)
-        found = unstorable_text(item, f"{path}.{key}" if path else str(key))
-        if found:
-            return found
+        if isinstance(key, str) and _bad_text(key):  # a JSON object's keys are text too
+            return [repr(key)]
+        if isinstance(item, (str, dict, list)):
+            found = _unstorable(item)
+            if found is not None:
+                return [str(key), *found]
     return None

@@ -519,10 +519,12 @@ def test_next_document_goes_to_work_in_progress_then_to_do(client, auth, documen
     assert response.status_code == 302
     assert response.headers["Location"] == f"/documents/{document.id}"
 
-    client.get(f"/documents/{d2}")  # alice opens d2: now in progress, so it comes first
+    alice = token_for("alice")
+    # alice opens d2 (its page, once loaded, says so): now in progress, so it comes first
+    assert client.get(f"/documents/{d2}").status_code == 200
+    assert client.post(f"/api/v1/documents/{d2}/start", headers=alice).status_code == 200
     assert client.get(url).headers["Location"] == f"/documents/{d2}"
 
-    alice = token_for("alice")
     client.put(f"/api/v1/documents/{d2}/status", json={"status": "done"}, headers=alice)
     assert client.get(url).headers["Location"] == f"/documents/{document.id}"
 

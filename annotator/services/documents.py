@@ -67,7 +67,7 @@ def record_problem(record: dict[str, Any]) -> str | None:
     problem = _text_problem(record["text"])
     if problem:
         return problem
-    field = unstorable_text(record)
+    field = unstorable_text({k: v for k, v in record.items() if k != "text"})  # text: above
     return f"{field} contains a NUL character or an unpaired surrogate" if field else None
 
 
