@@ -100,3 +100,18 @@ def test_review_and_queue_answers_match_the_openapi_description(client, annotate
     history = client.get(f"/api/v1/claims/{annotated['lonely']}/history", headers=judy)
     assert [e["action"] for e in history.get_json()] == ["create", "reject"]
     validate("/claims/{cid}/history", "get", "200", history.get_json())
+
+
+def test_an_annotator_does_not_see_a_review_decision_in_their_claims_history(
+        client, annotated, token_for):
+    """A rejection, like gold, would tell the annotator what the "right" answer was."""
+    document, lonely = annotated["document"], annotated["lonely"]
+    rejected = client.post(f"/api/v1/documents/{document.id}/reject", headers=token_for("judy"),
+                           json={"claim_ids": [lonely]})
+    assert rejected.status_code == 200
+    url = f"/api/v1/claims/{lonely}/history"
+    assert [e["action"] for e in client.get(url, headers=token_for("alice")).get_json()] == [
+        "create"]
+    assert [e["action"] for e in client.get(url, headers=token_for("maria")).get_json()] == [
+        "create", "reject"]  # the project's manager reviews too
+

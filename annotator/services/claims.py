@@ -655,11 +655,15 @@ def _withheld(record: dict[str, Any] | None, entity: str,
                                    for e in record["evidence"]]}
 
 
+REVIEW_ACTIONS = frozenset({"reject"})  # events a claim's history shows reviewers only
+
+
 def history(claim: Claim, user: User | None = None) -> list[dict[str, Any]]:
     """The claim's audit trail, oldest first: the claim's own events and its evidence's.
 
     With `user`, evidence spans in articles that user may not open lose their text (as in
-    viewed_claim); one query for all of them."""
+    viewed_claim), one query for all of them; and review decisions (REVIEW_ACTIONS) are left
+    out unless the user may adjudicate the project."""
     events = db.session.execute(
         select(AuditEvent, User.username)
         .outerjoin(User, User.id == AuditEvent.user_id)
@@ -669,6 +673,10 @@ def history(claim: Claim, user: User | None = None) -> list[dict[str, Any]]:
     closed: set[int] = set()
     if user is not None:
         project = db.session.get(Project, claim.document.project_id)
+        if not access.can_adjudicate(user, project):
+            # A review decision on the claim is the reviewers' business, as gold is: it would
+            # tell the annotator what the "right" answer was.
+            events = [row for row in events if row[0].action not in REVIEW_ACTIONS]
         closed = _closed_to(user, project, claim.document_id, (
             e.get("document_id") for event, _ in events
             for record in (event.before, event.after)
