@@ -40,6 +40,17 @@ export function differingFields(mine, theirs) {
     !== JSON.stringify(valueOf(theirs, spec))).map((spec) => spec.field);
 }
 
+/**
+ * What of `version` a PATCH of the stored `theirs` must send: the fields (CONFLICT_FIELDS
+ * names, among `writable`) on which the two differ. An unchanged field is left out, so its
+ * evidence keeps its ids and the claim's history records only real changes.
+ */
+export function changesFrom(version, theirs, writable) {
+  const fields = differingFields(version, theirs).filter((field) => writable.includes(field));
+  return Object.fromEntries(CONFLICT_FIELDS.filter((spec) => fields.includes(spec.field))
+    .flatMap((spec) => spec.keys.map((k) => [k, version[k] ?? (k === "note" ? "" : null)])));
+}
+
 /** A payload taking each field from mine or theirs (choices: field -> "mine"|"theirs"). */
 export function mergePayload(mine, theirs, choices) {
   const merged = {};
@@ -85,21 +96,26 @@ function localTime(iso) {
   return Number.isNaN(d.getTime()) ? String(iso || "") : d.toLocaleString();
 }
 
+// Each box's radio buttons form their own groups, though several boxes share a page.
+let boxCount = 0;
+
 /**
  * Fill `box` with the two versions and the choices; `onChoose(choice, payload)` gets
  * "mine", "theirs" or "merge" (with the merged payload). With `deleting`, mine is a delete.
  * labels: {stance, verdict, type, relation} value -> label maps of the label scheme.
+ * `title` replaces the opening line, for a conflict that is not a stale edit of `theirs`.
  */
 export function renderConflict(box, { mine, theirs, deleting = false, labels, onChoose,
-                                      fields = CONFLICT_FIELDS.map((s) => s.field) }) {
+                                      fields = CONFLICT_FIELDS.map((s) => s.field), title }) {
   box.replaceChildren();
   box.hidden = false;
   box.dataset.claimId = theirs.id;
   box.dataset.kind = deleting ? "delete" : "update";
   const who = theirs.updated_by || theirs.annotator;
-  box.append(el("p", "conflict-title", deleting
+  const group = `conflict-${++boxCount}`;
+  box.append(el("p", "conflict-title", title || (deleting
     ? `Claim #${theirs.id} was changed since you loaded it, so it was not deleted.`
-    : `Claim #${theirs.id} was changed since you loaded it, so your edit was not saved.`));
+    : `Claim #${theirs.id} was changed since you loaded it, so your edit was not saved.`)));
   box.append(el("p", "muted", `Stored now: version ${theirs.version}`
     + (theirs.updated_at ? `, changed ${localTime(theirs.updated_at)}` : "")
     + (who ? ` (claim by ${who})` : "") + ". Nothing is overwritten until you choose."));
@@ -130,7 +146,7 @@ export function renderConflict(box, { mine, theirs, deleting = false, labels, on
           const label = el("label", "conflict-pick");
           const radio = el("input");
           radio.type = "radio";
-          radio.name = `conflict-${spec.field}`;
+          radio.name = `${group}-${spec.field}`;
           radio.value = side;
           radio.checked = side === "mine";
           radio.addEventListener("change", () => { choices[spec.field] = side; });

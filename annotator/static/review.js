@@ -4,7 +4,7 @@
 // counts UTF-16 code units, so rendering converts (as annotate.js does). All text goes into
 // the page through textContent: article text, notes, actor and user names are untrusted.
 import { api } from "./api.js";
-import { renderConflict } from "./conflicts.js";
+import { CONFLICT_FIELDS, changesFrom, renderConflict } from "./conflicts.js";
 
 const root = document.getElementById("review");
 const documentId = Number(root.dataset.documentId);
@@ -454,7 +454,7 @@ function openEdit(box, unit, versions) {
     };
     if (!(await ensureActor(claim.actor, form))) return;
     await act("POST", `/api/v1/documents/${documentId}/gold`, { claim, sources: unit.claim_ids },
-      "Saved the edited gold claim", form);
+      "Saved the edited gold claim", form, (current) => showSettledConflict(unit, claim, current));
   });
   box.append(form);
   form.elements.stance.focus();
@@ -471,7 +471,7 @@ function openGoldEdit(li, gold) {
     const labels = labelsOf(form);
     if (!(await ensureActor(labels.actor, form))) return;
     await act("PATCH", `/api/v1/claims/${gold.id}`, { version: gold.version, ...labels },
-      `Saved gold claim #${gold.id}`, form, (current) => showGoldConflict(li, gold, labels, current));
+      `Saved gold claim #${gold.id}`, form, (current) => showGoldConflict(gold, labels, current));
   });
   li.append(form);
   form.elements.stance.focus();
@@ -530,7 +530,7 @@ function renderGold() {
       button("Edit", "edit-gold", () => openGoldEdit(li, claim)),
       button("Delete", "danger delete-gold", () => act(
         "DELETE", `/api/v1/claims/${claim.id}?version=${claim.version}`, undefined,
-        `Deleted gold claim #${claim.id}`, null, (current) => showGoldConflict(li, claim, null, current))),
+        `Deleted gold claim #${claim.id}`, null, (current) => showGoldConflict(claim, null, current))),
     );
     li.append(chip(GOLD_COLOR), " ", quote, meta, sources);
     if (note) li.append(note);
@@ -539,36 +539,96 @@ function renderGold() {
   }
 }
 
-// Another adjudicator changed the gold claim since this page loaded it: both versions side by
-// side, and nothing is written until the reader chooses. `labels` is the unsaved edit, or null
-// for a delete.
-function showGoldConflict(li, gold, labels, current) {
+// ---------- conflicts: a save met a gold claim newer than the page ----------
+
+// Boxes waiting for the reader's choice, by key, with the place each belongs (host()). A
+// reload draws the lists anew and the boxes are put back after it: an unsaved version, and
+// the choices made in its box, stay on screen until the reader chooses.
+const heldConflicts = new Map();
+
+function placeConflict({ box, host }) {
+  const at = host();
+  if (at) at.append(box);
+  else $("units").before(box);
+}
+
+function dropConflict(key) {
+  const held = heldConflicts.get(key);
+  if (held) held.box.remove();
+  heldConflicts.delete(key);
+}
+
+// Both versions side by side, and nothing is written until the reader chooses. Keeping mine
+// writes it onto the stored gold claim `theirs` on the version shown, so a still newer change
+// meets the same choice again. spec: key (one box each), host, className, mine (the unsaved
+// version), deleting (mine is a delete), writable (the fields mine may change), fields (the
+// rows shown), title(theirs) (the box's opening line, when not a stale edit), message,
+// reload (show the page as stored behind the box).
+async function offerConflict(spec, theirs) {
+  const { key, mine, deleting = false } = spec;
   closeForms();
-  li.querySelectorAll(".gold-conflict").forEach((box) => box.remove());
-  const box = el("div", "conflict gold-conflict");
-  li.append(box);
-  const url = `/api/v1/claims/${gold.id}`;
+  dropConflict(key);
+  const box = el("div", `conflict ${spec.className}`);
+  heldConflicts.set(key, { box, host: spec.host });
+  placeConflict(heldConflicts.get(key));
+  const url = `/api/v1/claims/${theirs.id}`;
   renderConflict(box, {
-    mine: labels ? { ...gold, ...labels } : gold, theirs: current, deleting: !labels,
-    labels: conflictLabels, fields: ["span", ...LABEL_FIELDS],
+    mine, theirs, deleting, labels: conflictLabels, fields: spec.fields,
+    title: spec.title && spec.title(theirs),
     onChoose: async (choice, merged) => {
+      dropConflict(key);
       await idle(); // a choice made while another action is on its way waits for it
-      box.remove();
-      if (choice === "theirs") {
+      const chosen = choice === "merge" ? { ...mine, ...merged } : mine;
+      const changes = changesFrom(chosen, theirs, spec.writable);
+      if (choice === "theirs" || (!deleting && !Object.keys(changes).length)) {
         await load();
-        say(`Kept gold claim #${gold.id} as stored`);
-      } else if (!labels) {
-        await act("DELETE", `${url}?version=${current.version}`, undefined,
-          `Deleted gold claim #${gold.id}`, null, (newer) => showGoldConflict(li, gold, null, newer));
+        say(choice === "theirs" ? `Kept gold claim #${theirs.id} as stored`
+          : `Gold claim #${theirs.id} already is as you chose`);
+      } else if (deleting) {
+        await act("DELETE", `${url}?version=${theirs.version}`, undefined,
+          `Deleted gold claim #${theirs.id}`, null, (newer) => offerConflict(spec, newer));
       } else {
-        const chosen = choice === "merge"
-          ? Object.fromEntries(LABEL_FIELDS.map((k) => [k, merged[k] ?? null])) : labels;
-        if (chosen.note === null) chosen.note = "";
-        await act("PATCH", url, { version: current.version, ...chosen },
-          `Saved gold claim #${gold.id}`, null, (newer) => showGoldConflict(li, gold, chosen, newer));
+        await act("PATCH", url, { version: theirs.version, ...changes },
+          `Saved gold claim #${theirs.id}`, null, (newer) => offerConflict({ ...spec, mine: chosen }, newer));
       }
     },
   });
+  say(spec.message, true);
+  if (spec.reload) await load();
+}
+
+// Another adjudicator changed the gold claim since this page loaded it. `labels` is the
+// unsaved edit (its span and evidence stay as stored), or null for a delete.
+function showGoldConflict(gold, labels, current) {
+  return offerConflict({
+    key: `gold-${gold.id}`, className: "gold-conflict",
+    host: () => $("gold-list").querySelector(`li.gold-claim[data-claim-id="${gold.id}"]`),
+    mine: { ...gold, ...labels }, deleting: !labels,
+    writable: LABEL_FIELDS, fields: ["span", ...LABEL_FIELDS],
+    message: "Someone changed this gold claim since the page loaded: choose which version to keep.",
+  }, current);
+}
+
+function unitHolding(claimIds) {
+  return claimIds.map((id) => $("units").querySelector(`li.unit[data-claim-ids~="${id}"]`))
+    .find(Boolean) || null;
+}
+
+// Another adjudicator settled the unit while this reader wrote a gold claim for it in the
+// Edit… form (POST …/gold answered 409 naming their gold claim): the typed claim is kept
+// next to theirs, and may be written onto it whole, field by field, or dropped.
+function showSettledConflict(unit, claim, current) {
+  return offerConflict({
+    key: `unit-${unit.claim_ids.join("-")}`, className: "settled-conflict",
+    host: () => unitHolding(unit.claim_ids),
+    mine: claim, writable: CONFLICT_FIELDS.map((spec) => spec.field),
+    title: (theirs) => `Gold claim #${theirs.id} settled this unit after the page loaded, `
+      + `so your gold claim was not saved. Keep mine writes yours onto #${theirs.id}; `
+      + "Take theirs discards yours.",
+    message: `Someone settled this unit meanwhile (gold claim #${current.id}): `
+      + "choose which version to keep.",
+    reload: true,
+  }, current);
 }
 
 // ---------- the toolbar ----------
@@ -617,12 +677,12 @@ async function act(method, url, body, done, form = null, onConflict = null) {
   const result = await api(method, url, body);
   setBusy(false);
   if (result.status === 409 && onConflict && result.data && result.data.current) {
-    say("Someone changed this gold claim since the page loaded: choose which version to keep.", true);
-    onConflict(result.data.current);
+    await onConflict(result.data.current);
     return;
   }
   if (!result.ok) {
-    // 409: someone changed this gold claim, or decided these claims, since the page loaded.
+    // 409 without onConflict: a one-click decision (nothing typed to keep) on claims someone
+    // decided since the page loaded.
     const message = result.status === 409
       ? `${(result.data && result.data.error) || "Someone changed this since the page loaded"}; the page has been reloaded.`
       : errorText(result);
@@ -645,6 +705,7 @@ async function load() {
   renderUnits();
   renderGold();
   renderToolbar();
+  heldConflicts.forEach(placeConflict);
   state.loads += 1;
   root.dataset.loads = state.loads;
   root.dataset.ready = "true";

@@ -376,3 +376,110 @@ def test_keep_mine_clicked_while_another_action_is_on_its_way_waits_for_it(
     wait_message(page, f"Saved gold claim #{gold_id}")
     assert stored(app, gold_id)["note"] == "mine"
     assert len(gold_claims(app, document.id)) == 2  # the agreed unit was accepted too
+
+
+JUDY_TYPED = {"actor": "Syrian Observatory", "stance": "denies", "verdict": "refuted",
+              "note": "judy: a missile, per two witnesses"}
+
+
+def judy_saves_an_edit_ruth_settled_meanwhile(page: Page, app: Flask, annotated,
+                                              make_user) -> tuple[int, Locator]:
+    """judy types a gold claim from alice's version of the differing unit in the Edit…
+    form; meanwhile ruth, a second adjudicator, accepts bob's version for the unit. judy
+    saves: ruth's gold claim (its id) and the box that shows both versions."""
+    document, differ = annotated["document"], annotated["differ"]
+    projects.add_member(document.project, make_user("ruth"), "adjudicator")
+    login(page, "judy")
+    open_review(page, document.id)
+    differing = unit(page, differ[0])
+    differing.get_by_role("button", name="Edit…").click()
+    form = differing.locator("form.edit-form")
+    form.locator('[name="actor"]').fill(JUDY_TYPED["actor"])
+    form.locator('[name="stance"]').select_option(JUDY_TYPED["stance"])
+    form.locator('[name="verdict"]').select_option(JUDY_TYPED["verdict"])
+    form.locator('[name="note"]').fill(JUDY_TYPED["note"])
+    with app.app_context():
+        ruth = users.by_username("ruth")
+        gold_id = adjudication.accept(ruth, db.session.get(Document, document.id),
+                                      differ[1], [differ[0]]).id
+    form.get_by_role("button", name="Save as gold").click()
+    expect(page.locator("#review-message")).to_contain_text(
+        f"Someone settled this unit meanwhile (gold claim #{gold_id})")
+    return gold_id, differing.locator(".settled-conflict")
+
+
+def test_an_edit_saved_on_a_unit_settled_meanwhile_keeps_the_typing_until_judy_keeps_hers(
+        page: Page, app: Flask, annotated, make_user, console_errors):
+    """The 409 (a live gold claim settles the unit) used to reload the page with judy's
+    typed claim gone; now it stays next to ruth's, and keeping hers writes it onto ruth's
+    gold claim: one gold claim for the unit, both edits in its history."""
+    document, differ = annotated["document"], annotated["differ"]
+    gold_id, conflict = judy_saves_an_edit_ruth_settled_meanwhile(page, app, annotated, make_user)
+    ruths = stored(app, gold_id)
+    assert (ruths["annotator"], ruths["stance"], ruths["version"]) == ("ruth", "questions", 1)
+    expect(conflict.locator('tr[data-field="span"] td.mine')).to_contain_text(f"“{HELICOPTER}”")
+    expect(conflict.locator('tr[data-field="span"] td.theirs')).to_contain_text(
+        f"“said {HELICOPTER}”")
+    expect(conflict.locator('tr[data-field="actor"] td.mine')).to_have_text(JUDY_TYPED["actor"])
+    expect(conflict.locator('tr[data-field="actor"] td.theirs')).to_have_text("—")
+    expect(conflict.locator('tr[data-field="stance"] td.mine')).to_have_text("Denies")
+    expect(conflict.locator('tr[data-field="stance"] td.theirs')).to_have_text("Questions")
+    expect(conflict.locator('tr[data-field="note"] td.mine')).to_have_text(JUDY_TYPED["note"])
+    expect(conflict.locator(".conflict-title")).to_contain_text(f"Gold claim #{gold_id} settled")
+    # Behind the box the page shows the unit as ruth settled it ...
+    expect(unit(page, differ[0])).to_have_attribute("data-decided", "true")
+    expect(page.locator(f'#gold-list li[data-claim-id="{gold_id}"]')).to_be_visible()
+    # ... and another of judy's actions, which reloads the page, leaves the box where it was.
+    page.locator("#accept-agreed").click()
+    wait_message(page, "Accepted 1 agreed unit(s)")
+    expect(conflict.locator('tr[data-field="note"] td.mine')).to_have_text(JUDY_TYPED["note"])
+
+    conflict.get_by_role("button", name="Keep mine").click()
+    wait_message(page, f"Saved gold claim #{gold_id}")
+    expect(conflict).to_have_count(0)
+    settling = [g for g in gold_claims(app, document.id) if set(g["sources"]) & set(differ)]
+    assert [g["id"] for g in settling] == [gold_id]
+    now = settling[0]
+    alices = stored(app, differ[0])
+    assert {k: now[k] for k in ("start", "end", "text", *JUDY_TYPED)} == {
+        "start": alices["start"], "end": alices["end"], "text": HELICOPTER, **JUDY_TYPED}
+    assert sorted(now["sources"]) == sorted(differ) and now["version"] == 2
+    history = page.request.get(f"/api/v1/claims/{gold_id}/history").json()
+    assert [(e["action"], e["user"]) for e in history if e["entity"] == "claim"] == [
+        ("create", "ruth"), ("update", "judy")]
+    unexpected = [e for e in console_errors if "status of 409" not in e]
+    assert not unexpected, unexpected
+
+
+def test_an_edit_saved_on_a_unit_settled_meanwhile_is_dropped_when_judy_takes_theirs(
+        page: Page, app: Flask, annotated, make_user):
+    document, differ = annotated["document"], annotated["differ"]
+    gold_id, conflict = judy_saves_an_edit_ruth_settled_meanwhile(page, app, annotated, make_user)
+    ruths = stored(app, gold_id)
+    expect(conflict.locator('tr[data-field="note"] td.mine')).to_have_text(JUDY_TYPED["note"])
+
+    conflict.get_by_role("button", name="Take theirs").click()
+    wait_message(page, f"Kept gold claim #{gold_id} as stored")
+    expect(conflict).to_have_count(0)
+    assert [g["id"] for g in gold_claims(app, document.id)] == [gold_id]
+    assert stored(app, gold_id) == ruths
+    with app.app_context():
+        judys = db.session.execute(select(AuditEvent).where(
+            AuditEvent.claim_id == gold_id,
+            AuditEvent.user_id == users.by_username("judy").id)).scalars().all()
+        assert judys == []
+    expect(unit(page, differ[0]).locator(".decision-gold")).to_contain_text(f"#{gold_id}")
+
+
+def test_an_edit_saved_on_a_unit_settled_meanwhile_merges_field_by_field(
+        page: Page, app: Flask, annotated, make_user):
+    """ruth's span, judy's typed labels: only what judy took from hers is written."""
+    differ = annotated["differ"]
+    gold_id, conflict = judy_saves_an_edit_ruth_settled_meanwhile(page, app, annotated, make_user)
+    conflict.locator('tr[data-field="span"] input[value="theirs"]').check()
+    conflict.get_by_role("button", name="Merge chosen fields").click()
+    wait_message(page, f"Saved gold claim #{gold_id}")
+    now, bobs = stored(app, gold_id), stored(app, differ[1])
+    assert {k: now[k] for k in ("start", "end", "text", *JUDY_TYPED)} == {
+        "start": bobs["start"], "end": bobs["end"], "text": f"said {HELICOPTER}", **JUDY_TYPED}
+    assert now["version"] == 2
