@@ -12,6 +12,9 @@
 // A real conflict (someone else changed the claim) pauses the queue until the page resolves
 // it: keep mine (send again on top of the stored version), take theirs, or merge. The choice
 // decides every queued change of that claim made in that tab at once: "mine" is the last.
+// A change the server refuses (another 4xx) leaves the queue for the page to fix, but stays
+// in the same entry (the `refused` list) until it is saved again or dropped: a reload, a
+// crashed or closed tab brings it back instead of losing it.
 import { api } from "./api.js";
 
 const RETRY_STATUSES = new Set([0, 502, 503, 504]);
@@ -68,9 +71,10 @@ export class SaveQueue {
     this.documentId = documentId;
     this.onEvent = onEvent;
     this.ops = [];
+    this.refused = [];      // refused operations, each with the server's answer (op.answer)
     this.known = {};        // claim key -> {id, version} learnt from answers
     this.offline = false;
-    this.volatile = false;  // true while waiting changes could not be stored in the browser
+    this.volatile = false;  // true while held changes could not be stored in the browser
     this.conflict = null;   // {op, current} while paused
     this.running = false;
     this.retryMs = FIRST_RETRY_MS;
@@ -79,7 +83,8 @@ export class SaveQueue {
     this.adopt();
     window.addEventListener("online", () => this.retryNow());
     window.addEventListener("pagehide", () => this.persist(true));
-    setInterval(() => { if (this.ops.length) this.persist(); }, BEAT_MS);
+    // The beat marks the entry as a live tab's: refused changes are kept alive like waiting ones.
+    setInterval(() => { if (this.held) this.persist(); }, BEAT_MS);
   }
 
   // ---------- storage ----------
@@ -117,26 +122,31 @@ export class SaveQueue {
         chained.add(op.key);
       }
       this.ops.push(...ops);
+      // A closed tab's refused changes come along too: nobody would reopen that tab to fix them.
+      this.refused.push(...(entry.refused || []));
       Object.assign(this.known, entry.known || {});
       if (key !== this.key) localStorage.removeItem(key);
     }
     this.persist();
   }
 
+  // Whether this tab holds changes not stored on the server: waiting or refused ones.
+  get held() { return this.ops.length + this.refused.length > 0; }
+
   persist(released = false) {
     try {
-      if (!this.ops.length) localStorage.removeItem(this.key);
+      if (!this.held) localStorage.removeItem(this.key);
       else {
         localStorage.setItem(this.key, JSON.stringify({
-          ops: this.ops, known: this.known, beat: Date.now(), released,
-          first: this.ops[0].at,
+          ops: this.ops, refused: this.refused, known: this.known, beat: Date.now(), released,
+          first: (this.ops[0] || this.refused[0]).at,
         }));
       }
       this.volatile = false;
     } catch {
       // Storage full or denied: the queue still works, in this tab's memory only (the page
       // says so, and asks before the tab is closed or reloaded).
-      this.volatile = this.ops.length > 0;
+      this.volatile = this.held;
     }
   }
 
@@ -152,13 +162,17 @@ export class SaveQueue {
   }
 
   /** Queue one operation; resolves with "done", "rejected", "conflict" or "deferred" (kept
-   *  for later: the server is unreachable) once its first send is decided. */
-  enqueue(op) {
+   *  for later: the server is unreachable) once its first send is decided. `fixes`: the id
+   *  of the refused change `op` is the corrected version of; it leaves the refused list in
+   *  the same write that queues `op`, so a reload finds one of the two, never both (a
+   *  refused create shown again after its fix was queued would be saved twice). */
+  enqueue(op, fixes = null) {
     op.id = newClientId();
     op.at = Date.now();
     op.origin = this.key; // the tab it was made in: its changes of a claim build on each other
     if (op.kind === "create") op.clientId = op.clientId || newClientId();
     this.ops.push(op);
+    if (fixes) this.refused = this.refused.filter((o) => o.id !== fixes);
     this.persist();
     const settled = new Promise((resolve) => this.waiters.set(op.id, resolve));
     if (this.offline) this.settle(op, "deferred");
@@ -231,6 +245,21 @@ export class SaveQueue {
     this.persist();
     this.emit({ type: "change" });
     this.pump();
+  }
+
+  /** Keep a refused operation, with the server's answer, until it is fixed or dropped. */
+  keepRefused(op, answer) {
+    op.answer = answer;
+    if (!this.refused.includes(op)) this.refused.push(op);
+    this.persist();
+    this.emit({ type: "change" });
+  }
+
+  /** The user gave up the refused operation `id`. */
+  dropRefused(id) {
+    this.refused = this.refused.filter((o) => o.id !== id);
+    this.persist();
+    this.emit({ type: "change" });
   }
 
   retryNow() { if (this.wake) this.wake(); }
