@@ -40,6 +40,7 @@ const state = {
   editing: null,       // the claim being edited, or null for a new one
   draft: null,         // {start, end, text, mention}
   draftVersion: null,  // the version a refused change in the form was made on
+  refusedDraft: null,  // the id of the stored refused change the form shows, or null
   lastSelection: null, // the latest selection made while the form was open
   selectedId: null,
   status: null,        // the user's assignment status on the document; null: not assigned
@@ -68,19 +69,20 @@ function showQueueState() {
   const n = queue.pending;
   root.dataset.queue = queue.state;
   root.dataset.pending = n;
+  root.dataset.refused = queue.refused.length;
   if (queue.state === "conflict") setSaveStatus("Conflict");
   else if (queue.state === "offline") setSaveStatus(`Offline — ${n} ${n === 1 ? "change" : "changes"} waiting${volatileNote()}`);
   else if (queue.state === "saving") setSaveStatus(`Saving…${volatileNote()}`);
-  else if (lastOutcome) setSaveStatus(lastOutcome);
+  else if (lastOutcome) setSaveStatus(`${lastOutcome}${volatileNote()}`);
 }
 
 function volatileNote() {
   return queue.volatile ? ", kept only in this tab (the browser's storage is full): do not close or reload it" : "";
 }
 
-// Waiting changes the browser could not store are lost with the tab: ask before it goes.
+// Waiting or refused changes the browser could not store are lost with the tab: ask first.
 window.addEventListener("beforeunload", (event) => {
-  if (queue.pending && queue.volatile) { event.preventDefault(); event.returnValue = ""; }
+  if (queue.held && queue.volatile) { event.preventDefault(); event.returnValue = ""; }
 });
 
 function queueEvent({ type, op, result }) {
@@ -398,6 +400,8 @@ function setReadOnly(readOnly, claim) {
 function fillForm(claim) {
   clearErrors();
   state.draftVersion = null;
+  state.refusedDraft = null; // a refused change replaced by this form stays stored, and reopens
+  $("cancel-claim").textContent = "Cancel";
   $("actor").value = claim ? claim.actor || "" : "";
   updateNewActorHint();
   form.querySelectorAll('input[name="stance"]').forEach((r) => { r.checked = claim ? r.value === claim.stance : false; });
@@ -452,7 +456,17 @@ function closeForm() {
   state.draft = null;
   state.lastSelection = null;
   if (state.selectedId !== null) { state.selectedId = null; render(); }
-  if (refused.length) openDraft(...refused.shift());
+  openWaitingRefused();
+}
+
+// Cancel: on a refused change back in the form it means dropping that change for good.
+function cancelForm() {
+  if (state.refusedDraft) {
+    queue.dropRefused(state.refusedDraft);
+    lastOutcome = "Dropped the change the server refused";
+    setSaveStatus(lastOutcome);
+  }
+  closeForm();
 }
 
 function collectPayload() {
@@ -538,10 +552,12 @@ async function saveClaim() {
 
 // Queue a write from the open form: the page shows it at once; the form closes when the
 // server took it or it waits for the connection, and stays open on a refusal (422).
+// A refused change fixed in the form replaces the stored one (see enqueue).
 async function submit(op) {
   const form = state.formToken;
+  const fixes = state.refusedDraft;
   performance.mark("save-start");
-  const pending = queue.enqueue(op);
+  const pending = queue.enqueue(op, fixes);
   awaited.add(op.id);
   refreshView();
   performance.mark("save-shown");
@@ -551,20 +567,33 @@ async function submit(op) {
     if (outcome === "rejected" && op.payload) showRefused(op, result.data);
     return;
   }
-  if (outcome === "rejected") { showErrors(result.data); return; }
+  if (outcome === "rejected") {
+    if (fixes) {
+      // Refused again: this version is the one kept until it is saved or dropped.
+      queue.keepRefused(op, result.data);
+      state.refusedDraft = op.id;
+    }
+    showErrors(result.data);
+    return;
+  }
   closeForm();
 }
 
-// Refused changes waiting for the open form to close: [op, server answer].
-const refused = [];
+function refusal(body) { return (body && body.error) || "refused"; }
 
-// A refused change goes back in the form to be fixed, but never over a form in use: it
-// waits until that one is closed (what is being typed there is not saved anywhere yet).
+// A refused change is stored (until it is saved fixed or dropped) and goes back in the form,
+// but never over a form in use: it waits until that one is closed (what is being typed
+// there is not saved anywhere yet).
 function showRefused(op, body) {
-  if (form.hidden) { openDraft(op, body); return; }
-  refused.push([op, body]);
-  lastOutcome = `Not saved: ${(body && body.error) || "refused"} (it opens when this form is closed)`;
-  setSaveStatus(lastOutcome);
+  queue.keepRefused(op, body);
+  if (form.hidden) { openDraft(op); return; }
+  lastOutcome = `Not saved: ${refusal(body)} (it opens when this form is closed)`;
+  setSaveStatus(`${lastOutcome}${volatileNote()}`);
+}
+
+// The first stored refused change, in the form if none is open (after a reload too).
+function openWaitingRefused() {
+  if (form.hidden && queue.refused.length) openDraft(queue.refused[0]);
 }
 
 // Whether the open form shows the claim of queue key `key` (a create's key, or an id).
@@ -574,7 +603,7 @@ function formShows(key) {
 }
 
 // A refused change back in the form, with the server's field errors, to fix and save again.
-function openDraft(op, body) {
+function openDraft(op) {
   const known = queue.serverId(op.key);
   const stored = known != null ? state.server.get(String(known)) : null;
   const draft = { ...(stored || {}), ...op.payload, evidence: op.payload.evidence || [] };
@@ -585,7 +614,11 @@ function openDraft(op, body) {
   fillForm(stored ? draft : { ...draft, id: null, annotator: username });
   if (stored && op.sentVersion != null) state.draftVersion = op.sentVersion;
   if (!stored) { state.editing = null; $("form-title").textContent = "New claim"; $("delete-claim").hidden = true; }
-  showErrors(body);
+  state.refusedDraft = op.id;
+  $("cancel-claim").textContent = "Drop change";
+  showErrors(op.answer);
+  lastOutcome = `Not saved: ${refusal(op.answer)} — fix it and save, or drop it`;
+  setSaveStatus(`${lastOutcome}${volatileNote()}`);
   render();
 }
 
@@ -829,7 +862,7 @@ $("use-selection-mention").addEventListener("click", () => {
 $("clear-mention").addEventListener("click", () => { if (state.draft) { state.draft.mention = null; showQuote(); } });
 $("actor").addEventListener("input", updateNewActorHint);
 $("add-evidence").addEventListener("click", () => addEvidence().querySelector(".ev-description").focus());
-$("cancel-claim").addEventListener("click", closeForm);
+$("cancel-claim").addEventListener("click", cancelForm);
 $("delete-claim").addEventListener("click", deleteClaim);
 form.addEventListener("submit", (event) => { event.preventDefault(); saveClaim(); });
 
@@ -839,10 +872,10 @@ async function settled() {
   for (let waited = 0; queue.pending && !queue.conflict && waited < 5000; waited += 100) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  if (!queue.pending && !refused.length) return true;
+  if (!queue.pending && !queue.refused.length) return true;
   if (!queue.pending) {
-    // Taken out of the queue when the server refused it, it lives only in this page now.
-    setSaveStatus("A change the server refused is waiting: close this form to fix or drop it before leaving");
+    // Stored, it would not be lost, but the document is not finished while it waits.
+    setSaveStatus("A change the server refused is waiting: fix and save it, or drop it, before leaving");
     return false;
   }
   setSaveStatus(queue.conflict ? "Conflict: choose a version before leaving"
@@ -914,7 +947,7 @@ const actions = {
   cancel: () => {
     hideMenu();
     if (!skipForm.hidden && skipForm.contains(document.activeElement)) { closeSkip(); return; }
-    if (!form.hidden) closeForm();
+    if (!form.hidden) cancelForm();
   },
   delete: () => { if (!form.hidden && state.editing) deleteClaim(); },
   add_evidence: () => { if (!form.hidden) addEvidence().querySelector(".ev-description").focus(); },
@@ -1010,6 +1043,7 @@ async function load() {
   state.listDeferred = true;
   await Promise.all([loadClaims(claims), loadDeleted()]);
   showQueueState();
+  openWaitingRefused(); // refused before a reload: shown again with the server's errors
   queue.pump();
   root.dataset.ready = "true";
   performance.mark("annotate-ready"); // bench/bench_longdoc.py reads these marks

@@ -2,7 +2,8 @@
 finally sent: a conflict decides every queued change of its claim made in that tab, a
 refusal or a conflict about one claim never touches the form open on another, a replayed
 create does not let later edits overwrite a change made meanwhile, a closed tab's changes
-taken over by another keep the versions they were made on, and changes the browser cannot
+taken over by another keep the versions they were made on, a change the server refuses
+is kept in the browser until it is fixed or dropped, and changes the browser cannot
 store are announced. Also: the form keeps multi-line evidence
 descriptions as they are.
 
@@ -18,12 +19,13 @@ from typing import Any
 from flask import Flask
 from playwright.sync_api import Page, Route, expect
 
-from .conftest import drag_select, login, make_claim, open_document, stored_claims
+from .conftest import drag_select, login, make_claim, open_document, stored_claims, wait_saved
 
 VIDEO = "Amaq’s video shows machine-gun fire"
 NO_AIRCRAFT = "no aircraft was lost"
 HELICOPTER = "said a helicopter was shot down"
 RETRY_MS = 15_000
+LONG_NOTE = "x" * 20_001  # over the scheme's 20,000: the server refuses it (422)
 
 
 def other_device(app: Flask, token_for, method: str, url: str, body: Any = None):
@@ -290,7 +292,7 @@ def test_a_refused_change_reopened_later_is_saved_on_the_version_it_was_made_on(
     login(page, "alice")
     open_document(page, document.id)
     cut = Cut(page, f"**/api/v1/claims/{a}", "PATCH")
-    queue_note(page, a, "x" * 20_001)
+    queue_note(page, a, LONG_NOTE)
     open_claim(page, b)
     page.fill("#note", "typing in B")
     cut.on = False
@@ -302,7 +304,7 @@ def test_a_refused_change_reopened_later_is_saved_on_the_version_it_was_made_on(
     page.locator('input[name="stance"][value="denies"]').click()
     page.click("#save-claim")
     expect(page.locator("#form-title")).to_have_text(f"Claim #{a}")  # the refused change
-    expect(page.locator("#note")).to_have_value("x" * 20_001)
+    expect(page.locator("#note")).to_have_value(LONG_NOTE)
     stored = {c["id"]: c for c in stored_claims(app, document.id)}
     assert (stored[a]["stance"], stored[a]["version"]) == ("denies", 2)
 
@@ -326,6 +328,8 @@ FILL_STORAGE = """() => {
     catch { size = Math.floor(size / 2); }
   }
 }"""
+GUARDED = """() => { const e = new Event("beforeunload", { cancelable: true });
+                     window.dispatchEvent(e); return e.defaultPrevented; }"""
 
 
 def test_a_closed_tabs_waiting_edit_meets_a_newer_save_of_another_tab_as_a_conflict(
@@ -409,13 +413,11 @@ def test_changes_the_browser_cannot_store_are_announced_and_guard_the_tab(
     page.click("#save-claim")
     expect(page.locator("#annotate")).to_have_attribute("data-queue", "offline", timeout=RETRY_MS)
     expect(page.locator("#save-status")).to_contain_text("kept only in this tab")
-    guarded = """() => { const e = new Event("beforeunload", { cancelable: true });
-                         window.dispatchEvent(e); return e.defaultPrevented; }"""
-    assert page.evaluate(guarded) is True
+    assert page.evaluate(GUARDED) is True
     page.unroute(f"**/api/v1/claims/{x}")
     page.evaluate("() => window.dispatchEvent(new Event('online'))")
     expect(page.locator("#annotate")).to_have_attribute("data-queue", "saved", timeout=RETRY_MS)
-    assert page.evaluate(guarded) is False
+    assert page.evaluate(GUARDED) is False
     assert note_of(app, document.id, x) == ("typed while offline", 2)
 
 
@@ -456,3 +458,128 @@ def test_a_conflict_decides_only_its_own_tabs_changes_after_a_takeover(
     box.locator(".conflict-take-theirs").click()
     expect(tab_b.locator("#annotate")).to_have_attribute("data-queue", "saved", timeout=RETRY_MS)
     assert note_of(app, document.id, x) == ("b", 3)
+
+
+STORED_REFUSED = """() => Object.keys(localStorage)
+  .filter((k) => k.startsWith("annotator.queue."))
+  .flatMap((k) => JSON.parse(localStorage.getItem(k)).refused || [])
+  .map((op) => op.payload.note)"""
+
+
+def refuse_note(page: Page, claim_id: int) -> None:
+    """Queue LONG_NOTE on the claim while cut off, then let it through: it comes back
+    refused, in the form."""
+    cut = Cut(page, f"**/api/v1/claims/{claim_id}", "PATCH")
+    queue_note(page, claim_id, LONG_NOTE)
+    cut.on = False
+    expect(page.locator("#form-error")).to_contain_text("note", timeout=RETRY_MS)
+    expect(page.locator("#note")).to_have_value(LONG_NOTE)
+
+
+def test_a_refused_change_survives_a_reload_and_its_fix_is_stored_once(
+        page: Page, app: Flask, document):
+    """A new claim saved offline with a note the server refuses comes back in the form when
+    the connection returns; a reload shows it again with the server's error (it used to live
+    only in the page's memory, lost with a reload). Its fixed version is stored once, and
+    nothing of it is left in the browser."""
+    login(page, "alice")
+    open_document(page, document.id)
+    cut = Cut(page, f"**/api/v1/documents/{document.id}/claims", "POST")
+    drag_select(page, HELICOPTER)
+    page.locator('input[name="stance"][value="asserts"]').click()
+    page.fill("#note", LONG_NOTE)
+    save_offline(page)
+    cut.on = False
+    expect(page.locator("#form-error")).to_contain_text("note", timeout=RETRY_MS)
+
+    open_document(page, document.id)
+    expect(page.locator("#form-title")).to_have_text("New claim")
+    expect(page.locator("#note")).to_have_value(LONG_NOTE)
+    expect(page.locator("#form-error")).to_contain_text("note")
+    expect(page.locator("#save-status")).to_contain_text("Not saved")
+    assert page.evaluate(STORED_REFUSED) == [LONG_NOTE]
+    page.fill("#note", "shorter")
+    page.click("#save-claim")
+    wait_saved(page)
+    assert page.evaluate(STORED_REFUSED) == []
+
+    open_document(page, document.id)
+    expect(page.locator("#claim-form")).to_be_hidden()
+    expect(page.locator("#annotate")).to_have_attribute("data-pending", "0")
+    assert [(c["text"], c["note"]) for c in stored_claims(app, document.id)] == [
+        (HELICOPTER, "shorter")]
+
+
+def test_a_dropped_refused_change_does_not_come_back(page: Page, app: Flask, document):
+    """Cancel on a refused change back in the form (the button says "Drop change") drops it
+    for good: the status says so, and a reload does not bring it back."""
+    a = make_claim(document, VIDEO)
+    login(page, "alice")
+    open_document(page, document.id)
+    refuse_note(page, a)
+    expect(page.locator("#cancel-claim")).to_have_text("Drop change")
+    page.click("#cancel-claim")
+    expect(page.locator("#claim-form")).to_be_hidden()
+    expect(page.locator("#save-status")).to_contain_text("Dropped")
+    assert page.evaluate(STORED_REFUSED) == []
+
+    open_document(page, document.id)
+    expect(page.locator("#claim-form")).to_be_hidden()
+    expect(page.locator("#annotate")).to_have_attribute("data-refused", "0")
+    assert note_of(app, document.id, a) == ("", 1)
+
+
+def test_a_refused_change_shown_after_a_reload_meets_a_newer_save_as_a_conflict(
+        page: Page, app: Flask, document, token_for):
+    """A refused edit of claim A is shown again after a reload; meanwhile A was saved on
+    another device. The fixed edit is sent on the version it was made on: it meets that
+    save as a conflict instead of overwriting it."""
+    a = make_claim(document, VIDEO)
+    login(page, "alice")
+    open_document(page, document.id)
+    refuse_note(page, a)
+    other_device(app, token_for, "PATCH", f"/api/v1/claims/{a}",
+                 {"version": 1, "stance": "denies"})
+
+    open_document(page, document.id)
+    expect(page.locator("#form-title")).to_have_text(f"Claim #{a}")
+    expect(page.locator("#note")).to_have_value(LONG_NOTE)
+    page.fill("#note", "shorter")
+    page.click("#save-claim")
+    expect(page.locator("#conflict")).to_be_visible(timeout=RETRY_MS)
+    [stored] = stored_claims(app, document.id)
+    assert (stored["stance"], stored["note"], stored["version"]) == ("denies", "", 2)
+
+
+def test_a_closed_tabs_refused_change_opens_in_the_next_page_on_the_document(
+        page: Page, app: Flask, document):
+    """A refused change is taken over with the rest of a closed tab's entry: the next page
+    on the document shows it (it used to be lost with the tab)."""
+    a = make_claim(document, VIDEO)
+    login(page, "alice")
+    open_document(page, document.id)
+    refuse_note(page, a)
+    tab_b = page.context.new_page()
+    page.goto("about:blank")  # closed: its entry is released
+    page.close()
+
+    open_document(tab_b, document.id)
+    expect(tab_b.locator("#form-title")).to_have_text(f"Claim #{a}")
+    expect(tab_b.locator("#note")).to_have_value(LONG_NOTE)
+    expect(tab_b.locator("#form-error")).not_to_be_empty()
+
+
+def test_a_refused_change_the_browser_cannot_store_is_announced_and_guards_the_tab(
+        page: Page, app: Flask, document):
+    """With localStorage full, a refused change lives only in the tab's memory, like a
+    waiting one: the status says so and leaving asks, until it is dropped."""
+    a = make_claim(document, VIDEO)
+    login(page, "alice")
+    open_document(page, document.id)
+    page.evaluate(FILL_STORAGE)
+    refuse_note(page, a)
+    expect(page.locator("#save-status")).to_contain_text("kept only in this tab")
+    assert page.evaluate(GUARDED) is True
+    page.click("#cancel-claim")
+    expect(page.locator("#save-status")).to_contain_text("Dropped")
+    assert page.evaluate(GUARDED) is False
