@@ -947,7 +947,10 @@ const actions = {
   cancel: () => {
     hideMenu();
     if (!skipForm.hidden && skipForm.contains(document.activeElement)) { closeSkip(); return; }
-    if (!form.hidden) cancelForm();
+    if (form.hidden) return;
+    // Dropping a refused change loses it for good: only its button does that, not a stray key.
+    if (state.refusedDraft) { setSaveStatus("Fix this change and save it, or press Drop change"); return; }
+    closeForm();
   },
   delete: () => { if (!form.hidden && state.editing) deleteClaim(); },
   add_evidence: () => { if (!form.hidden) addEvidence().querySelector(".ev-description").focus(); },

@@ -512,12 +512,16 @@ def test_a_refused_change_survives_a_reload_and_its_fix_is_stored_once(
 
 def test_a_dropped_refused_change_does_not_come_back(page: Page, app: Flask, document):
     """Cancel on a refused change back in the form (the button says "Drop change") drops it
-    for good: the status says so, and a reload does not bring it back."""
+    for good: the status says so, and a reload does not bring it back. Escape does not."""
     a = make_claim(document, VIDEO)
     login(page, "alice")
     open_document(page, document.id)
     refuse_note(page, a)
     expect(page.locator("#cancel-claim")).to_have_text("Drop change")
+    page.keyboard.press("Escape")  # a stray key drops nothing: only the button does
+    expect(page.locator("#save-status")).to_contain_text("press Drop change")
+    expect(page.locator("#claim-form")).to_be_visible()
+    assert len(page.evaluate(STORED_REFUSED)) == 1
     page.click("#cancel-claim")
     expect(page.locator("#claim-form")).to_be_hidden()
     expect(page.locator("#save-status")).to_contain_text("Dropped")
