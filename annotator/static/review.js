@@ -588,8 +588,20 @@ async function offerConflict(spec, theirs) {
         await act("DELETE", `${url}?version=${theirs.version}`, undefined,
           `Deleted gold claim #${theirs.id}`, null, (newer) => offerConflict(spec, newer));
       } else {
-        await act("PATCH", url, { version: theirs.version, ...changes },
+        const result = await act("PATCH", url, { version: theirs.version, ...changes },
           `Saved gold claim #${theirs.id}`, null, (newer) => offerConflict({ ...spec, mine: chosen }, newer));
+        if (result && !result.ok && result.status !== 409) {
+          // Not written, and no newer version to choose against: the chosen version must not
+          // go with the box. The settling gold claim deleted meanwhile (404) leaves the unit
+          // open: the chosen version is saved as its gold claim; anything else shows the box
+          // again, under the server's answer.
+          if (result.status === 404 && spec.whenGone) await spec.whenGone(chosen);
+          else {
+            const message = $("review-message").textContent;
+            await offerConflict({ ...spec, mine: chosen, reload: false }, theirs);
+            say(message, true);
+          }
+        }
       }
     },
   });
@@ -628,7 +640,22 @@ function showSettledConflict(unit, claim, current) {
     message: `Someone settled this unit meanwhile (gold claim #${current.id}): `
       + "choose which version to keep.",
     reload: true,
+    // Their gold claim was deleted meanwhile: the unit is open again, for the chosen version.
+    whenGone: (chosen) => act("POST", `/api/v1/documents/${documentId}/gold`,
+      { claim: goldPayload(chosen), sources: unit.claim_ids }, "Saved the edited gold claim",
+      null, (newer) => showSettledConflict(unit, chosen, newer)),
   }, current);
+}
+
+// A version shown in a conflict box as a new gold claim's payload (evidence without ids).
+function goldPayload(version) {
+  const claim = Object.fromEntries(CONFLICT_FIELDS.flatMap((spec) => spec.keys)
+    .map((k) => [k, version[k] ?? (k === "note" ? "" : null)]));
+  const mention = claim.actor_mention;
+  claim.actor_mention = mention ? { start: mention.start, end: mention.end, text: mention.text } : null;
+  claim.evidence = (claim.evidence || []).map((item) => Object.fromEntries(
+    Object.entries(item).filter(([k]) => k !== "id")));
+  return claim;
 }
 
 // ---------- the toolbar ----------
@@ -669,16 +696,17 @@ function setBusy(busy) {
   root.dataset.busy = busy ? "true" : "false";
 }
 
-// One decision: send it, then show the review as the server now has it.
+// One decision: send it, then show the review as the server now has it. Resolves to the
+// answer (null when another action was on its way).
 async function act(method, url, body, done, form = null, onConflict = null) {
-  if (state.busy) return;
+  if (state.busy) return null;
   setBusy(true);
   say("Saving…");
   const result = await api(method, url, body);
   setBusy(false);
   if (result.status === 409 && onConflict && result.data && result.data.current) {
     await onConflict(result.data.current);
-    return;
+    return result;
   }
   if (!result.ok) {
     // 409 without onConflict: a one-click decision (nothing typed to keep) on claims someone
@@ -689,10 +717,11 @@ async function act(method, url, body, done, form = null, onConflict = null) {
     if (form && result.status !== 409) form.querySelector(".edit-error").textContent = message;
     say(message, true);
     if (result.status === 409) await load();
-    return;
+    return result;
   }
   await load();
   say(typeof done === "function" ? done(result.data || {}) : done);
+  return result;
 }
 
 async function load() {

@@ -483,3 +483,21 @@ def test_an_edit_saved_on_a_unit_settled_meanwhile_merges_field_by_field(
     assert {k: now[k] for k in ("start", "end", "text", *JUDY_TYPED)} == {
         "start": bobs["start"], "end": bobs["end"], "text": f"said {HELICOPTER}", **JUDY_TYPED}
     assert now["version"] == 2
+
+
+def test_keep_mine_on_a_unit_whose_settling_gold_was_deleted_meanwhile_keeps_the_typing(
+        page: Page, app: Flask, annotated, make_user):
+    """judy's typed gold claim waits next to ruth's; ruth then deletes hers (the unit is open
+    again). judy's "Keep mine" cannot be written onto a deleted claim (404); her typed claim
+    used to vanish with the box. It is saved as the unit's gold claim instead."""
+    document, differ = annotated["document"], annotated["differ"]
+    gold_id, conflict = judy_saves_an_edit_ruth_settled_meanwhile(page, app, annotated, make_user)
+    with app.app_context():
+        claims_service.delete_claim(users.by_username("ruth"), db.session.get(Claim, gold_id))
+    conflict.get_by_role("button", name="Keep mine").click()
+    wait_message(page, "Saved the edited gold claim")  # was: "claim not found", typing gone
+    saved = [g for g in gold_claims(app, document.id) if set(g["sources"]) & set(differ)]
+    assert len(saved) == 1 and saved[0]["id"] != gold_id
+    assert {k: saved[0][k] for k in JUDY_TYPED} == JUDY_TYPED
+    assert sorted(saved[0]["sources"]) == sorted(differ)
+    assert saved[0]["text"] == HELICOPTER  # alice's span, as judy's Edit… form had it
