@@ -133,3 +133,16 @@ def test_responses_match_their_described_schemas(client, spec, document, token_f
     for component, instance in checks:
         _validator(spec, component).validate(instance)
     assert stale.status_code == 409
+
+
+def test_every_write_documents_the_csrf_refusal(client, auth, document, spec):
+    """A write sent with the session cookie and no CSRF token is refused with 400 (the
+    annotation page's POST …/start included): every write operation says so."""
+    auth.login("alice")
+    forged = client.post(f"/api/v1/documents/{document.id}/start")
+    assert forged.status_code == 400 and "CSRF" in forged.get_json()["error"]
+    missing = [f"{method.upper()} {path}" for path, operations in spec["paths"].items()
+               for method, operation in operations.items()
+               if method in ("post", "put", "patch", "delete")
+               and "400" not in operation["responses"]]
+    assert missing == []

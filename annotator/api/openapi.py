@@ -216,7 +216,7 @@ def _document() -> dict[str, Any]:
             "responses": {"200": _json({"type": "object", "required": ["status"], "properties": {
                 "status": {"enum": ["todo", "in_progress", "done", "skipped", None]}}},
                 "Your status on the document (null: not assigned to you)"),
-                **_errors(401, 404)}}},
+                **_errors(400, 401, 404)}}},
         "/documents/{did}/skip": {"post": {
             "summary": "Set an assigned document aside, saying why", "parameters": [did],
             "requestBody": {"required": True, "content": {JSON: {"schema": {
