@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, after_this_request, current_app
+from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.pool import Pool
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
 # The largest id an id column holds (PostgreSQL integer): a larger one names no row, and
@@ -62,41 +61,6 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN00
         # project outgrew it (a few thousand documents).
         cursor.execute("PRAGMA mmap_size=1073741824")
         cursor.close()
-
-
-_AUTOCHECKPOINT_OFF = "annotator.autocheckpoint_off"
-
-
-def checkpoint_after_response() -> None:
-    """Call in a request before a bulk write (an import). On SQLite the write's commit then
-    leaves its pages in the write-ahead log, and they are copied into the database file once
-    the response has been sent. SQLite's automatic checkpoint would copy them inside the
-    commit, with its fsyncs: a tenth of a 2,000-document import (issue 7). Readers see the
-    data either way: the log is part of the database."""
-    if db.engine.dialect.name != "sqlite":
-        return
-    connection = db.session.connection()
-    connection.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
-    connection.info[_AUTOCHECKPOINT_OFF] = True  # back on when it returns to the pool
-    engine, logger = db.engine, current_app.logger
-
-    def checkpoint() -> None:
-        try:
-            with engine.connect() as later:
-                later.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
-        except Exception:  # the next commit's automatic checkpoint catches up
-            logger.warning("checkpoint after an import failed", exc_info=True)
-
-    @after_this_request
-    def _later(response: Response) -> Response:
-        response.call_on_close(checkpoint)
-        return response
-
-
-@event.listens_for(Pool, "checkin")
-def _autocheckpoint_back_on(dbapi_connection, connection_record) -> None:  # noqa: ANN001
-    if connection_record.info.pop(_AUTOCHECKPOINT_OFF, False) and dbapi_connection is not None:
-        dbapi_connection.execute("PRAGMA wal_autocheckpoint=1000")  # SQLite's default
 
 
 def commit_keeping_state() -> None:

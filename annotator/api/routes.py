@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from ..db import checkpoint_after_response, db
+from ..db import db
 from ..security import csrf
 from ..services import (
     access,
@@ -216,7 +216,6 @@ def import_documents(pid: int) -> ResponseReturnValue:
         if annotator is None or access.role_in(annotator, project) is None:
             raise InvalidInput("the annotator is not a member of the project",
                                {"annotator": "must be a member of the project"})
-    checkpoint_after_response()
     result = tool_import.import_file(project, filename, source,
                                      fmt=request.args.get("format", "auto"),
                                      annotator=annotator)

@@ -20,7 +20,6 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from ..auth.forms import LogoutForm
-from ..db import checkpoint_after_response
 from ..forms import show_errors
 from ..models import Project
 from ..services import access, assignments, datasets, documents, progress, projects
@@ -69,7 +68,6 @@ def detail(pid: int) -> ResponseReturnValue:
             abort(403)
         if form.validate():
             imported, failed = 0, []
-            checkpoint_after_response()
             for upload in form.files.data:
                 try:
                     imported += documents.import_file(project, upload.filename, upload.stream)
