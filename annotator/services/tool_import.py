@@ -38,7 +38,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
+from json.encoder import encode_basestring_ascii
 from pathlib import PurePath
 from typing import Any, BinaryIO
 
@@ -179,7 +179,7 @@ def _parsed(number: int, where: str, record: dict[str, Any], stem: str,
             errors: list[tuple[int, str, str]]) -> _Parsed | None:
     text = record["text"]
     # Only what is stored: a span's text is a slice of the checked text and its label must be
-    # a stance (_check_labels); walking the spans too was a tenth of a 2,000-document import.
+    # a stance (_check_labels); the spans were most of what the check walked.
     problem = documents.record_problem({k: v for k, v in record.items() if k != "claims"})
     external_id = str(record.get("id") or f"{stem}:{number}")
     if problem is None and len(external_id) > ID_LENGTH:
