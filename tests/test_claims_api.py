@@ -67,6 +67,14 @@ def test_create_claim_returns_201_matching_the_claim_schema(client, document, to
         created["id"], body["start"], body["end"], NEEDLE, "asserts", "refuted")
 
 
+def test_answers_keep_the_claims_key_order(client, document, token_for):
+    """id first, as the schema and the exports list them; not sorted (actor, annotator...)."""
+    created = create(client, token_for("alice"), document)
+    answer = client.get(f"/api/v1/claims/{created['id']}", headers=token_for("alice"))
+    keys = list(json.loads(answer.get_data()))  # json.loads keeps the order of the text
+    assert keys[:7] == ["id", "version", "document_id", "annotator", "start", "end", "text"]
+
+
 def test_timestamps_are_rfc3339_with_a_utc_offset(client, document, token_for):
     created = create(client, token_for("alice"), document)
     for field in ("created_at", "updated_at"):
