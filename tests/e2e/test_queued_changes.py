@@ -376,16 +376,12 @@ def test_a_closed_tabs_waiting_edit_meets_a_newer_save_of_another_tab_as_a_confl
     expect(tab_b.locator("#save-status")).to_have_text("Saved", timeout=RETRY_MS)
     assert note_of(app, document.id, x) == ("b", 3)
     # B also has an unrelated change waiting (its queue entry stays in localStorage).
-    tab_b.route(f"**/api/v1/claims/{y}",
-                lambda r: r.abort() if r.request.method == "PATCH" else r.continue_())
-    open_claim(tab_b, y)
-    tab_b.fill("#note", "y queued")
-    tab_b.click("#save-claim")
-    expect(tab_b.locator("#annotate")).to_have_attribute("data-queue", "offline", timeout=RETRY_MS)
+    cut_y = Cut(tab_b, f"**/api/v1/claims/{y}", "PATCH")
+    queue_note(tab_b, y, "y queued")
 
     tab_a.goto("about:blank")  # A is closed: its entry is released
     tab_a.close()
-    tab_b.unroute(f"**/api/v1/claims/{y}")
+    cut_y.on = False
     tab_b.reload()
     tab_b.wait_for_selector("#annotate[data-ready=true]", state="attached")
     tab_b.wait_for_function(
@@ -406,15 +402,11 @@ def test_changes_the_browser_cannot_store_are_announced_and_guard_the_tab(
     login(page, "alice")
     open_document(page, document.id)
     page.evaluate(FILL_STORAGE)
-    page.route(f"**/api/v1/claims/{x}",
-               lambda r: r.abort() if r.request.method == "PATCH" else r.continue_())
-    open_claim(page, x)
-    page.fill("#note", "typed while offline")
-    page.click("#save-claim")
-    expect(page.locator("#annotate")).to_have_attribute("data-queue", "offline", timeout=RETRY_MS)
+    cut = Cut(page, f"**/api/v1/claims/{x}", "PATCH")
+    queue_note(page, x, "typed while offline")
     expect(page.locator("#save-status")).to_contain_text("kept only in this tab")
     assert page.evaluate(GUARDED) is True
-    page.unroute(f"**/api/v1/claims/{x}")
+    cut.on = False
     page.evaluate("() => window.dispatchEvent(new Event('online'))")
     expect(page.locator("#annotate")).to_have_attribute("data-queue", "saved", timeout=RETRY_MS)
     assert page.evaluate(GUARDED) is False
@@ -434,19 +426,14 @@ def test_a_conflict_decides_only_its_own_tabs_changes_after_a_takeover(
     open_document(tab_b, document.id)
     tab_a = page.context.new_page()
     open_document(tab_a, document.id)
-    cut = lambda r: r.abort() if r.request.method == "PATCH" else r.continue_()  # noqa: E731
+    cuts = {tab: Cut(tab, f"**/api/v1/claims/{x}", "PATCH") for tab in (tab_b, tab_a)}
     for tab, note in ((tab_b, "b"), (tab_a, "a")):
-        tab.route(f"**/api/v1/claims/{x}", cut)
-        open_claim(tab, x)
-        tab.fill("#note", note)
-        tab.click("#save-claim")
-        expect(tab.locator("#annotate")).to_have_attribute("data-queue", "offline",
-                                                          timeout=RETRY_MS)
+        queue_note(tab, x, note)
     other_device(app, token_for, "PATCH", f"/api/v1/claims/{x}", {"version": 1, "note": "other"})
 
     tab_a.goto("about:blank")
     tab_a.close()
-    tab_b.unroute(f"**/api/v1/claims/{x}")
+    cuts[tab_b].on = False
     tab_b.reload()
     box = tab_b.locator("#conflict")
     expect(box).to_be_visible(timeout=RETRY_MS)
