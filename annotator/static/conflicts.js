@@ -40,15 +40,21 @@ export function differingFields(mine, theirs) {
     !== JSON.stringify(valueOf(theirs, spec))).map((spec) => spec.field);
 }
 
+/** `version`'s values of `fields` (CONFLICT_FIELDS names; all by default), as a write sends
+ *  them: a missing note is "", any other missing value null. */
+export function valuesOf(version, fields = CONFLICT_FIELDS.map((spec) => spec.field)) {
+  return Object.fromEntries(CONFLICT_FIELDS.filter((spec) => fields.includes(spec.field))
+    .flatMap((spec) => spec.keys.map((k) => [k, version[k] ?? (k === "note" ? "" : null)])));
+}
+
 /**
  * What of `version` a PATCH of the stored `theirs` must send: the fields (CONFLICT_FIELDS
  * names, among `writable`) on which the two differ. An unchanged field is left out, so its
  * evidence keeps its ids and the claim's history records only real changes.
  */
 export function changesFrom(version, theirs, writable) {
-  const fields = differingFields(version, theirs).filter((field) => writable.includes(field));
-  return Object.fromEntries(CONFLICT_FIELDS.filter((spec) => fields.includes(spec.field))
-    .flatMap((spec) => spec.keys.map((k) => [k, version[k] ?? (k === "note" ? "" : null)])));
+  return valuesOf(version, differingFields(version, theirs)
+    .filter((field) => writable.includes(field)));
 }
 
 /** A payload taking each field from mine or theirs (choices: field -> "mine"|"theirs"). */

@@ -4,7 +4,7 @@
 // counts UTF-16 code units, so rendering converts (as annotate.js does). All text goes into
 // the page through textContent: article text, notes, actor and user names are untrusted.
 import { api } from "./api.js";
-import { CONFLICT_FIELDS, changesFrom, renderConflict } from "./conflicts.js";
+import { CONFLICT_FIELDS, changesFrom, renderConflict, valuesOf } from "./conflicts.js";
 
 const root = document.getElementById("review");
 const documentId = Number(root.dataset.documentId);
@@ -649,8 +649,7 @@ function showSettledConflict(unit, claim, current) {
 
 // A version shown in a conflict box as a new gold claim's payload (evidence without ids).
 function goldPayload(version) {
-  const claim = Object.fromEntries(CONFLICT_FIELDS.flatMap((spec) => spec.keys)
-    .map((k) => [k, version[k] ?? (k === "note" ? "" : null)]));
+  const claim = valuesOf(version);
   const mention = claim.actor_mention;
   claim.actor_mention = mention ? { start: mention.start, end: mention.end, text: mention.text } : null;
   claim.evidence = (claim.evidence || []).map((item) => Object.fromEntries(
