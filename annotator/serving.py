@@ -119,11 +119,13 @@ def run(options: ServeOptions) -> None:
     """Start gunicorn's master (blocks until it stops)."""
     from gunicorn.app.base import BaseApplication
 
+    from .gunicorn_worker import sync_worker_class
+
     settings: dict[str, Any] = {
         "bind": options.bind,
         "workers": options.workers or default_workers(options.dialect),
         "threads": options.threads,
-        "worker_class": "gthread" if options.threads > 1 else "sync",
+        "worker_class": "gthread" if options.threads > 1 else sync_worker_class(),
         "timeout": options.timeout,
         "graceful_timeout": options.timeout,
         "preload_app": True,

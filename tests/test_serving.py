@@ -197,6 +197,32 @@ def test_serve_upgrade_migrates_then_serves_with_gunicorn_workers_and_logs(tmp_p
                      log)
 
 
+def _voluntary_switches(pid: int) -> int:
+    status = open(f"/proc/{pid}/status").read()  # noqa: PTH123
+    return int(re.search(r"^voluntary_ctxt_switches:\s+(\d+)", status, re.M).group(1))
+
+
+def test_a_connection_wakes_one_idle_worker_not_all_of_them(tmp_path):
+    # gunicorn's own sync workers all select() on the listening socket, so every connection
+    # woke every idle worker (all four changed here); one waking worker serves them all.
+    with serve(fresh_sqlite_env(tmp_path), "--upgrade", workers=4) as served:
+        wait_healthy(served)
+        workers = wait_workers(served, 4)
+        deadline = time.monotonic() + 30
+        while not all(f"worker {pid} ready" in served.log() for pid in workers) \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        before = {pid: _voluntary_switches(pid) for pid in workers}
+        for _ in range(30):
+            assert get_json(served.url + "/healthz")[0] == 200
+        after = {pid: _voluntary_switches(pid) for pid in workers}
+
+    woken = [pid for pid in workers if after[pid] != before[pid]]
+    # One worker takes the connections; a second may wake once for its heartbeat.
+    assert 1 <= len(woken) <= 2, (before, after)
+
+
 # ---------- long requests and the worker timeout ----------
 
 
