@@ -49,6 +49,10 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN00
     # SQLite ignores foreign keys unless asked, and WAL lets readers work during a write.
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
+        # Takes effect only on a new, empty file (an existing one keeps its page size):
+        # 16 KiB pages made a 2,000-document import a sixth faster than SQLite's 4 KiB (one
+        # WAL frame and one B-tree step where there were four; the documents are ~3 KB).
+        cursor.execute("PRAGMA page_size=16384")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         # SQLite's recommendation for WAL: no fsync per commit, only at checkpoints. A
@@ -60,6 +64,11 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN00
         # the default 2 MB page cache per connection made a fetch twice as slow once a
         # project outgrew it (a few thousand documents).
         cursor.execute("PRAGMA mmap_size=1073741824")
+        # A big import is one transaction: with the default 2 MB page cache its dirty pages
+        # spilled to the WAL mid-way and index pages were written again and again (a 2,000
+        # document import spent a third of its time in SQLite's executemany). The cache
+        # grows only as pages are used.
+        cursor.execute("PRAGMA cache_size=-65536")
         cursor.close()
 
 
