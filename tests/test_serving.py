@@ -253,7 +253,7 @@ def test_imports_and_exports_longer_than_the_worker_timeout_complete(tmp_path):
     """Gunicorn kills a worker silent for `--timeout` s, and a sync worker checks in only
     between requests: a big project's import or export used to be cut off half-way. Served
     with a 1 s timeout, the project grows (imports of 4,000, 8,000, then 16,000 documents
-    with 5 claims each) until an import has taken over 2.5 s and an export over 3 s here;
+    with 5 claims each) until an import has taken over 2 s and an export over 3 s here;
     every import and export must complete, no worker killed."""
     env = fresh_sqlite_env(tmp_path)
     _cli(env, "db", "upgrade")
@@ -264,8 +264,8 @@ def test_imports_and_exports_longer_than_the_worker_timeout_complete(tmp_path):
     total, batch, longest = 0, 4000, {"import": 0.0, "export": 0.0}
     with serve(env, "--timeout", "1", workers=1) as served:
         wait_healthy(served)
-        while longest["export"] < 3 or longest["import"] < 2.5:
-            assert total < 80_000, f"too fast here to outlast the timeout: {longest}"
+        while longest["export"] < 3 or longest["import"] < 2:
+            assert total < 120_000, f"too fast here to outlast the timeout: {longest}"
             took, body = _timed_request(urllib.request.Request(
                 f"{served.url}/api/v1/projects/1/import?format=doccano&annotator=maria",
                 data=_doccano(total, batch), method="POST",
