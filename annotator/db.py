@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +72,21 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN00
         # grows only as pages are used.
         cursor.execute("PRAGMA cache_size=-65536")
         cursor.close()
+
+
+@cache
+def _row_type(keys: tuple[str, ...]) -> Any:
+    return namedtuple("PlainRow", keys)  # noqa: PYI024  (its fields are the query's)
+
+
+def plain_rows(result: Any) -> list[Any]:
+    """A Core result's rows as named tuples (same names, same values, read by attribute).
+
+    Reading a column of a SQLAlchemy Row by name costs ~0.3 µs, a named tuple's field
+    ~0.04 µs: with ~20 columns a claim, that was most of building the export's records
+    (issue 7's side-by-side export at 20,000 documents)."""
+    make = _row_type(tuple(result.keys()))._make
+    return [make(row) for row in result]
 
 
 def commit_keeping_state() -> None:

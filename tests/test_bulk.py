@@ -102,3 +102,25 @@ def test_ready_json_text_is_stored_as_it_is(project) -> None:
     db.session.commit()
     stored = db.session.execute(select(AuditEvent)).scalar_one()
     assert stored.after == {"id": 7, "text": 'ок "quoted"', "evidence": []}
+
+
+def test_plain_rows_read_as_the_result_rows_by_name_and_by_position(project) -> None:
+    from annotator.db import plain_rows
+
+    document = Document(project_id=project.id, external_id="plain", title="T",
+                        text="Plain rows.", text_sha256="1" * 64, meta={"k": [1]}, position=1,
+                        created_at=NOW)
+    db.session.add(document)
+    db.session.flush()
+    statement = (select(Document.__table__, Document.text.label("again"))
+                 .where(Document.id == document.id))
+    expected = db.session.connection().execute(statement).all()
+
+    found = plain_rows(db.session.connection().execute(statement))
+
+    assert [tuple(row) for row in found] == [tuple(row) for row in expected]
+    (row,) = found
+    assert (row.id, row.title, row.meta, row.again) == (document.id, "T", {"k": [1]},
+                                                         "Plain rows.")
+    assert row.created_at == expected[0].created_at
+    assert plain_rows(db.session.connection().execute(statement.where(Document.id < 0))) == []

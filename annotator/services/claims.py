@@ -14,7 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import labelscheme
-from ..db import commit_keeping_state, db
+from ..db import commit_keeping_state, db, plain_rows
 from ..models import (
     Actor,
     AuditEvent,
@@ -432,9 +432,9 @@ def listed_claims(user: User, document: Document) -> list[dict[str, Any]]:
     db.session.flush()  # what session.execute would do first (nothing, on a GET)
     connection = db.session.connection()
     parameters = {"document_id": document.id, "user_id": user.id}
-    rows = connection.execute(claims_query, parameters).all()
+    rows = plain_rows(connection.execute(claims_query, parameters))
     evidence: dict[int, list[Any]] = {}
-    for item in connection.execute(evidence_query, parameters).all():
+    for item in plain_rows(connection.execute(evidence_query, parameters)):
         evidence.setdefault(item.claim_id, []).append(item)
     text = document.text
     closed = _closed_to(user, project, document.id,

@@ -12,7 +12,7 @@ from exports import ExportRecordError, write_jsonl
 from exports.jsonl import iter_jsonl_lines
 
 from .. import liveness
-from ..db import db
+from ..db import db, plain_rows
 from ..models import Actor, Assignment, Claim, Document, Evidence, Project, Review, User
 from ..validation import field_errors, is_valid
 from .claims import claim_to_dict
@@ -56,7 +56,8 @@ def _batches(project: Project) -> Iterator[list[Any]]:
         if not ids:
             return
         last_id = ids[-1]
-        yield _rows(select(*columns).where(Document.id.in_(ids)).order_by(Document.id)).all()
+        yield plain_rows(_rows(
+            select(*columns).where(Document.id.in_(ids)).order_by(Document.id)))
 
 
 def iter_records(project: Project, claim_set: str = "all") -> Iterator[dict[str, Any]]:
@@ -85,16 +86,16 @@ def iter_records(project: Project, claim_set: str = "all") -> Iterator[dict[str,
         )
         if claim_set != "all":
             wanted = wanted.where(claim_table.c.is_gold.is_(claim_set == "gold"))
-        claim_rows = _rows(wanted).all()
+        claim_rows = plain_rows(_rows(wanted))
         evidence: dict[int, list[Any]] = defaultdict(list)
         claim_ids = [row.id for row in claim_rows]
         for start in range(0, len(claim_ids), 5000):
-            for row in _rows(
+            for row in plain_rows(_rows(
                 select(Evidence.__table__)
                 .where(Evidence.claim_id.in_(claim_ids[start : start + 5000]),
                        Evidence.deleted_at.is_(None))
                 .order_by(Evidence.claim_id, Evidence.position)
-            ).all():
+            )):
                 evidence[row.claim_id].append(row)
         claims: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for row in claim_rows:
