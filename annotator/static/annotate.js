@@ -3,7 +3,8 @@
 // All text goes into the page through textContent, never innerHTML: article text, notes and
 // actor names are untrusted.
 import { api } from "./api.js";
-import { SaveQueue, newClientId } from "./savequeue.js";
+import { SaveQueue, newClientId, sameClaimContent } from "./savequeue.js";
+import { FormDraft } from "./drafts.js";
 import { renderConflict } from "./conflicts.js";
 import { ArticleView } from "./highlights.js";
 import { matchesKey as matches } from "./keys.js";
@@ -63,6 +64,8 @@ const queue = new SaveQueue({
   scope: `${username}:${documentId}`, documentId, onEvent: (event) => queueEvent(event),
 });
 const awaited = new Set(); // ids of the operations a form is waiting on
+const formDraft = new FormDraft(`${username}:${documentId}`);
+let sendingForm = null; // the form whose save awaits its first answer (its draft is the queue's)
 let lastOutcome = null;
 
 function showQueueState() {
@@ -399,6 +402,7 @@ function setReadOnly(readOnly, claim) {
 
 function fillForm(claim) {
   clearErrors();
+  formDraft.clear(); // what the previous form held was given up by opening this one
   state.draftVersion = null;
   state.refusedDraft = null; // a refused change replaced by this form stays stored, and reopens
   $("cancel-claim").textContent = "Cancel";
@@ -449,6 +453,7 @@ function openClaim(id) {
 
 function closeForm() {
   form.hidden = true;
+  formDraft.clear();
   root.dispatchEvent(new CustomEvent("claimformclose"));
   hideHistory();
   $("hint").hidden = false;
@@ -558,11 +563,15 @@ async function submit(op) {
   const fixes = state.refusedDraft;
   performance.mark("save-start");
   const pending = queue.enqueue(op, fixes);
+  // The queue holds the change now: a draft of it as well would be saved twice after a reload.
+  formDraft.clear();
+  sendingForm = form;
   awaited.add(op.id);
   refreshView();
   performance.mark("save-shown");
   const { outcome, result } = await pending;
   awaited.delete(op.id);
+  if (sendingForm === form) sendingForm = null;
   if (state.formToken !== form) {
     if (outcome === "rejected" && op.payload) showRefused(op, result.data);
     return;
@@ -574,6 +583,7 @@ async function submit(op) {
       state.refusedDraft = op.id;
     }
     showErrors(result.data);
+    rememberDraft(); // refused at once: the form's typing is kept again, as before the save
     return;
   }
   closeForm();
@@ -602,23 +612,62 @@ function formShows(key) {
     && queue.claimOf(claimKey(state.editing)) === queue.claimOf(key);
 }
 
-// A refused change back in the form, with the server's field errors, to fix and save again.
-function openDraft(op) {
-  const known = queue.serverId(op.key);
-  const stored = known != null ? state.server.get(String(known)) : null;
-  const draft = { ...(stored || {}), ...op.payload, evidence: op.payload.evidence || [] };
+// A change not stored on the server back in the form: over the claim `stored` (null for a
+// new claim), to be saved on `version` (the one it was made on) when given.
+function openInForm(stored, payload, version) {
+  const draft = { ...(stored || {}), ...payload, evidence: payload.evidence || [] };
   state.editing = stored;
   state.selectedId = stored ? stored.id : null;
   state.draft = { start: draft.start, end: draft.end, text: draft.text,
     mention: draft.actor_mention ? { ...draft.actor_mention } : null };
   fillForm(stored ? draft : { ...draft, id: null, annotator: username });
-  if (stored && op.sentVersion != null) state.draftVersion = op.sentVersion;
+  if (stored && version != null) state.draftVersion = version;
   if (!stored) { state.editing = null; $("form-title").textContent = "New claim"; $("delete-claim").hidden = true; }
+}
+
+// A refused change back in the form, with the server's field errors, to fix and save again.
+function openDraft(op) {
+  const known = queue.serverId(op.key);
+  openInForm(known != null ? state.server.get(String(known)) || null : null, op.payload,
+    op.sentVersion);
   state.refusedDraft = op.id;
   $("cancel-claim").textContent = "Drop change";
   showErrors(op.answer);
   lastOutcome = `Not saved: ${refusal(op.answer)} — fix it and save, or drop it`;
   setSaveStatus(`${lastOutcome}${volatileNote()}`);
+  render();
+}
+
+// What the open form holds, kept in the browser until it is saved or closed (drafts.js).
+// A refused change in the form is kept by the queue instead; a claim opened and left as it
+// is holds nothing to keep.
+function rememberDraft() {
+  if (form.hidden || !state.draft || isReadOnly() || state.refusedDraft) return;
+  if (sendingForm === state.formToken) return; // the queue holds it until the answer
+  const claim = state.editing;
+  const payload = collectPayload();
+  if (claim && sameClaimContent(claim, payload)) { formDraft.clear(); return; }
+  formDraft.save({
+    key: claim ? claimKey(claim) : null,
+    payload,
+    version: state.draftVersion ?? (claim && !claim.pending ? claim.version : null),
+    suggestionId: state.draft.suggestionId || null,
+  });
+}
+
+// The typing left in the form when a page on this document was last left, back in the form
+// to save or cancel. An edit goes out on the version it was typed on: a claim saved since
+// meets it as a conflict. The draft of a claim that is gone (deleted meanwhile) is dropped.
+function restoreDraft() {
+  const draft = formDraft.load();
+  if (!draft || !form.hidden) return;
+  const claim = draft.key == null ? null : findClaim(draft.key);
+  if (draft.key != null && !(claim && isMine(claim))) { formDraft.clear(); return; }
+  openInForm(claim, draft.payload, draft.version);
+  if (draft.suggestionId) state.draft.suggestionId = draft.suggestionId;
+  rememberDraft(); // opening the form started a new draft: this one, until it is saved
+  lastOutcome = "Restored what you were typing when the page was left: save it, or cancel";
+  setSaveStatus(lastOutcome);
   render();
 }
 
@@ -865,6 +914,10 @@ $("add-evidence").addEventListener("click", () => addEvidence().querySelector(".
 $("cancel-claim").addEventListener("click", cancelForm);
 $("delete-claim").addEventListener("click", deleteClaim);
 form.addEventListener("submit", (event) => { event.preventDefault(); saveClaim(); });
+form.addEventListener("input", rememberDraft);
+form.addEventListener("change", rememberDraft);
+// Also what was set without an input event (a stance key, a mention, evidence removed).
+window.addEventListener("pagehide", rememberDraft);
 
 // Queued changes are sent by this document's page: it is left (or marked done) only once
 // they are stored, so no edit waits behind in the browser for a page nobody reopens.
@@ -1047,6 +1100,7 @@ async function load() {
   await Promise.all([loadClaims(claims), loadDeleted()]);
   showQueueState();
   openWaitingRefused(); // refused before a reload: shown again with the server's errors
+  restoreDraft(); // or else what was being typed when the page was left
   queue.pump();
   root.dataset.ready = "true";
   performance.mark("annotate-ready"); // bench/bench_longdoc.py reads these marks

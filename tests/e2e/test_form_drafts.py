@@ -1,0 +1,101 @@
+"""What is typed in the claim form survives a reload until it is saved or the form is closed
+(drafts.js): a claim never sent, or one the server refused at once, had no other copy. The
+restored form saves once; an edit restored over a claim changed meanwhile meets that change
+as a conflict; Cancel forgets the draft."""
+
+from __future__ import annotations
+
+from flask import Flask
+from playwright.sync_api import Page, expect
+
+from .conftest import drag_select, login, make_claim, open_document, stored_claims, wait_saved
+
+HELICOPTER = "said a helicopter was shot down"
+VIDEO = "Amaq’s video shows machine-gun fire"
+DRAFTS = """() => Object.keys(localStorage).filter((k) => k.startsWith("annotator.draft."))"""
+
+
+def test_a_new_claim_typed_but_not_saved_comes_back_after_a_reload(
+        page: Page, app: Flask, document):
+    login(page, "alice")
+    open_document(page, document.id)
+    drag_select(page, HELICOPTER)
+    page.press("body", "1")  # the scheme's key for "asserts": no input event in the form
+    page.fill("#note", "half-typed note")
+
+    open_document(page, document.id)  # a reload, before saving
+
+    expect(page.locator("#claim-form")).to_be_visible()
+    expect(page.locator("#form-title")).to_have_text("New claim")
+    expect(page.locator("#note")).to_have_value("half-typed note")
+    expect(page.locator('input[name="stance"][value="asserts"]')).to_be_checked()
+    expect(page.locator("#save-status")).to_contain_text("Restored what you were typing")
+    assert stored_claims(app, document.id) == []
+    page.click("#save-claim")
+    wait_saved(page)
+    assert page.evaluate(DRAFTS) == []
+
+    open_document(page, document.id)
+    expect(page.locator("#claim-form")).to_be_hidden()
+    assert [(c["text"], c["stance"], c["note"]) for c in stored_claims(app, document.id)] == [
+        (HELICOPTER, "asserts", "half-typed note")]
+
+
+def test_a_save_refused_at_once_keeps_its_typing_through_a_reload(
+        page: Page, app: Flask, document):
+    """No stance: the server refuses the save at once (422) and the form stays open. That
+    typing used to live only in the open form."""
+    login(page, "alice")
+    open_document(page, document.id)
+    drag_select(page, HELICOPTER)
+    page.fill("#note", "no stance yet")
+    page.click("#save-claim")
+    expect(page.locator('#claim-form [data-error-for="stance"]')).to_be_visible()
+
+    open_document(page, document.id)
+
+    expect(page.locator("#note")).to_have_value("no stance yet")
+    page.locator('input[name="stance"][value="denies"]').click()
+    page.click("#save-claim")
+    wait_saved(page)
+    assert [(c["stance"], c["note"]) for c in stored_claims(app, document.id)] == [
+        ("denies", "no stance yet")]
+
+
+def test_an_edit_restored_over_a_claim_saved_meanwhile_meets_it_as_a_conflict(
+        page: Page, app: Flask, document, token_for):
+    a = make_claim(document, VIDEO)
+    login(page, "alice")
+    open_document(page, document.id)
+    page.locator(f'#claim-list button[data-claim-id="{a}"]').click()
+    page.fill("#note", "typed on version 1")
+    with app.test_client() as other_device:
+        response = other_device.patch(f"/api/v1/claims/{a}", headers=token_for("alice"),
+                                      json={"version": 1, "stance": "denies"})
+        assert response.status_code == 200
+
+    open_document(page, document.id)
+    expect(page.locator("#form-title")).to_have_text(f"Claim #{a}")
+    expect(page.locator("#note")).to_have_value("typed on version 1")
+    page.click("#save-claim")
+
+    expect(page.locator("#conflict")).to_be_visible()
+    [stored] = stored_claims(app, document.id)
+    assert (stored["stance"], stored["note"], stored["version"]) == ("denies", "", 2)
+
+
+def test_cancel_forgets_the_draft_and_an_unchanged_claim_leaves_none(
+        page: Page, app: Flask, document):
+    a = make_claim(document, VIDEO)
+    login(page, "alice")
+    open_document(page, document.id)
+    drag_select(page, HELICOPTER)
+    page.fill("#note", "never mind")
+    page.click("#cancel-claim")
+    page.locator(f'#claim-list button[data-claim-id="{a}"]').click()  # only looked at
+
+    open_document(page, document.id)
+
+    expect(page.locator("#claim-form")).to_be_hidden()
+    assert page.evaluate(DRAFTS) == []
+    assert [c["id"] for c in stored_claims(app, document.id)] == [a]
