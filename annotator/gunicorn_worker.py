@@ -9,8 +9,8 @@ fetch and create were ~0.3 ms slower with three workers than with one.
 `OneWakeSyncWorker` waits with epoll instead, registering the listeners with
 EPOLLEXCLUSIVE (Linux ≥ 4.5): the kernel then wakes one idle worker per connection, and
 skips workers that are busy. Everything else (accepting, request handling, the heartbeat,
-signals) is gunicorn's own SyncWorker. Where the flag is missing the class is not used
-(see `sync_worker_class`).
+signals) is gunicorn's own SyncWorker. Where the kernel refuses the flag the class is not
+used (see `sync_worker_class`).
 """
 
 from __future__ import annotations
@@ -18,13 +18,30 @@ from __future__ import annotations
 import errno
 import os
 import select
+import socket
+from functools import cache
 from typing import Any
 
 from gunicorn.workers.sync import StopWaiting, SyncWorker
 
 
+@cache
 def exclusive_wakeups_supported() -> bool:
-    return hasattr(select, "epoll") and hasattr(select, "EPOLLEXCLUSIVE")
+    """Whether this kernel takes EPOLLEXCLUSIVE (Python may know the flag where the kernel,
+    older than 4.5 or sandboxed, refuses it: a worker failing at boot would be respawned by
+    gunicorn for ever)."""
+    if not (hasattr(select, "epoll") and hasattr(select, "EPOLLEXCLUSIVE")):
+        return False
+    left, right = socket.socketpair()
+    try:
+        with select.epoll() as poller:
+            poller.register(left.fileno(), select.EPOLLIN | select.EPOLLEXCLUSIVE)
+    except OSError:
+        return False
+    finally:
+        left.close()
+        right.close()
+    return True
 
 
 def sync_worker_class() -> Any:

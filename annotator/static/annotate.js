@@ -641,7 +641,7 @@ function openDraft(op) {
 // What the open form holds, kept in the browser until it is saved or closed (drafts.js).
 // A refused change in the form is kept by the queue instead; a claim opened and left as it
 // is holds nothing to keep.
-function rememberDraft() {
+function rememberDraft(released = false) {
   if (form.hidden || !state.draft || isReadOnly() || state.refusedDraft) return;
   if (sendingForm === state.formToken) return; // the queue holds it until the answer
   const claim = state.editing;
@@ -652,7 +652,7 @@ function rememberDraft() {
     payload,
     version: state.draftVersion ?? (claim && !claim.pending ? claim.version : null),
     suggestionId: state.draft.suggestionId || null,
-  });
+  }, released);
 }
 
 // The typing left in the form when a page on this document was last left, back in the form
@@ -666,7 +666,8 @@ function restoreDraft() {
   openInForm(claim, draft.payload, draft.version);
   if (draft.suggestionId) state.draft.suggestionId = draft.suggestionId;
   rememberDraft(); // opening the form started a new draft: this one, until it is saved
-  lastOutcome = "Restored what you were typing when the page was left: save it, or cancel";
+  const waiting = queue.refused.length ? " (a change the server refused opens once this form is closed)" : "";
+  lastOutcome = `Restored what you were typing when the page was left: save it, or cancel${waiting}`;
   setSaveStatus(lastOutcome);
   render();
 }
@@ -914,10 +915,11 @@ $("add-evidence").addEventListener("click", () => addEvidence().querySelector(".
 $("cancel-claim").addEventListener("click", cancelForm);
 $("delete-claim").addEventListener("click", deleteClaim);
 form.addEventListener("submit", (event) => { event.preventDefault(); saveClaim(); });
-form.addEventListener("input", rememberDraft);
-form.addEventListener("change", rememberDraft);
-// Also what was set without an input event (a stance key, a mention, evidence removed).
-window.addEventListener("pagehide", rememberDraft);
+form.addEventListener("input", () => rememberDraft());
+form.addEventListener("change", () => rememberDraft());
+// Also what was set without an input event (a stance key, a mention, evidence removed); the
+// tab is going away, so the next page on the document may take the draft over at once.
+window.addEventListener("pagehide", () => rememberDraft(true));
 
 // Queued changes are sent by this document's page: it is left (or marked done) only once
 // they are stored, so no edit waits behind in the browser for a page nobody reopens.
@@ -1099,8 +1101,10 @@ async function load() {
   state.listDeferred = true;
   await Promise.all([loadClaims(claims), loadDeleted()]);
   showQueueState();
-  openWaitingRefused(); // refused before a reload: shown again with the server's errors
-  restoreDraft(); // or else what was being typed when the page was left
+  // What was being typed when the page was left, then (once that form is closed) the
+  // changes refused before a reload, with the server's errors.
+  restoreDraft();
+  openWaitingRefused();
   queue.pump();
   root.dataset.ready = "true";
   performance.mark("annotate-ready"); // bench/bench_longdoc.py reads these marks

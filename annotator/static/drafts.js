@@ -1,38 +1,66 @@
 // What is being typed in the claim form, kept in the browser (localStorage) until the form
 // is saved or closed. A claim that was never sent, or one the server refused at once (say,
-// no stance yet), has no other copy: a reload, a crash or a closed tab would lose it. The
-// next page opened on the document by the same user shows it in the form again.
+// no stance yet), has no other copy: a reload, a crash or a closed tab would lose it.
 //
-// One draft per user and document: the form of the tab typed in last. A change that reached
-// the save queue is the queue's (savequeue.js), not a draft's.
+// One draft per tab (the save queue's tab id: a reloaded tab finds its own), refreshed
+// while the form is open. The next page on the document takes over a draft only from a tab
+// that is gone: closed (it marks its draft released as it goes) or silent for STALE_MS.
+// A draft of a tab still open stays that tab's: two tabs showing one unsaved claim could
+// both save it. A change that reached the save queue is the queue's, not a draft's.
+import { BEAT_MS, STALE_MS, tabId } from "./savequeue.js";
 
 export class FormDraft {
   /** @param {string} scope "user:document", as the save queue's */
   constructor(scope) {
-    this.key = `annotator.draft.${scope}`;
+    this.prefix = `annotator.draft.${scope}.`;
+    this.key = this.prefix + tabId();
+    this.kept = null; // this tab's draft as last stored
+    setInterval(() => { if (this.kept) this.write(this.kept, false); }, BEAT_MS);
   }
 
-  /** Keep `draft` ({key, payload, version, suggestionId}); a full or disabled storage only
-   *  means the typing is not kept: the form itself still works. */
-  save(draft) {
+  write(draft, released) {
+    this.kept = draft;
     try {
-      localStorage.setItem(this.key, JSON.stringify({ ...draft, at: Date.now() }));
+      localStorage.setItem(this.key, JSON.stringify({ ...draft, beat: Date.now(), released }));
     } catch {
-      // nothing to do: see above
+      // A full or disabled storage only means the typing is not kept; the form still works.
     }
   }
 
-  /** The kept draft, or null. */
+  /** Keep `draft` ({key, payload, version, suggestionId}) as this tab's; `released`: the
+   *  tab is going away (another page may take the draft over at once). */
+  save(draft, released = false) { this.write(draft, released); }
+
+  /** This tab's draft, or else the latest of a tab that is gone (taken over: it is this
+   *  tab's from now on); null when there is none. */
   load() {
+    const found = [];
     try {
-      const draft = JSON.parse(localStorage.getItem(this.key));
-      return draft && typeof draft === "object" && draft.payload ? draft : null;
+      for (let i = 0; i < localStorage.length; i++) {
+        const key = localStorage.key(i);
+        if (!key || !key.startsWith(this.prefix)) continue;
+        const draft = JSON.parse(localStorage.getItem(key) || "null");
+        if (!draft || typeof draft !== "object" || !draft.payload) continue;
+        const gone = draft.released || Date.now() - (draft.beat || 0) >= STALE_MS;
+        if (key === this.key || gone) found.push({ key, draft });
+      }
     } catch {
       return null;
     }
+    if (!found.length) return null;
+    found.sort((a, b) => (a.key === this.key ? -1 : b.key === this.key ? 1
+      : (b.draft.beat || 0) - (a.draft.beat || 0)));
+    const { key, draft } = found[0];
+    if (key !== this.key) {
+      try { localStorage.removeItem(key); } catch { /* stays theirs */ }
+      this.write(draft, false);
+    }
+    return draft;
   }
 
+  /** Forget this tab's draft (saved, queued or given up). */
   clear() {
+    this.kept = null;
     try {
       localStorage.removeItem(this.key);
     } catch {

@@ -20,8 +20,8 @@ import { api } from "./api.js";
 const RETRY_STATUSES = new Set([0, 502, 503, 504]);
 const FIRST_RETRY_MS = 300;
 const MAX_RETRY_MS = 3000;
-const BEAT_MS = 4000;
-const STALE_MS = 15000; // an entry not refreshed for this long belongs to a closed tab
+export const BEAT_MS = 4000;
+export const STALE_MS = 15000; // an entry not refreshed for this long belongs to a closed tab
 const CREATED_VERSION = 1; // the version every new claim starts at (services/claims.py)
 
 export function newClientId() {
@@ -34,7 +34,7 @@ export function newClientId() {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-function tabId() {
+export function tabId() {
   // sessionStorage is per tab and survives a reload: a reloaded tab finds its own queue.
   try {
     let id = sessionStorage.getItem("annotator.tab");

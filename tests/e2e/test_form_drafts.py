@@ -6,9 +6,10 @@ as a conflict; Cancel forgets the draft."""
 from __future__ import annotations
 
 from flask import Flask
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from .conftest import drag_select, login, make_claim, open_document, stored_claims, wait_saved
+from .test_queued_changes import LONG_NOTE, RETRY_MS, Cut
 
 HELICOPTER = "said a helicopter was shot down"
 VIDEO = "Amaq’s video shows machine-gun fire"
@@ -91,11 +92,98 @@ def test_cancel_forgets_the_draft_and_an_unchanged_claim_leaves_none(
     open_document(page, document.id)
     drag_select(page, HELICOPTER)
     page.fill("#note", "never mind")
+    assert len(page.evaluate(DRAFTS)) == 1
     page.click("#cancel-claim")
-    page.locator(f'#claim-list button[data-claim-id="{a}"]').click()  # only looked at
 
     open_document(page, document.id)
+    expect(page.locator("#claim-form")).to_be_hidden()
+    assert page.evaluate(DRAFTS) == []
 
+    page.locator(f'#claim-list button[data-claim-id="{a}"]').click()  # only looked at
+    open_document(page, document.id)
     expect(page.locator("#claim-form")).to_be_hidden()
     assert page.evaluate(DRAFTS) == []
     assert [c["id"] for c in stored_claims(app, document.id)] == [a]
+
+
+def test_a_reload_while_a_save_awaits_its_answer_saves_the_claim_once(
+        page: Page, app: Flask, document):
+    """The queue holds a change from the moment it is sent: a draft of it as well would come
+    back in the form after the reload and be saved a second time."""
+    held: list[Route] = []
+
+    def hold_first(route: Route) -> None:
+        if route.request.method == "POST" and not held:
+            held.append(route)  # no answer, ever: the save is still in flight at the reload
+        else:
+            route.continue_()
+
+    page.route(f"**/api/v1/documents/{document.id}/claims", hold_first)
+    login(page, "alice")
+    open_document(page, document.id)
+    drag_select(page, HELICOPTER)
+    page.locator('input[name="stance"][value="asserts"]').click()
+    page.fill("#note", "sent once")
+    page.click("#save-claim")
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the save was not sent"
+
+    open_document(page, document.id)
+
+    expect(page.locator("#annotate")).to_have_attribute("data-pending", "0", timeout=RETRY_MS)
+    expect(page.locator("#claim-form")).to_be_hidden()
+    assert page.evaluate(DRAFTS) == []
+    assert [(c["text"], c["note"]) for c in stored_claims(app, document.id)] == [
+        (HELICOPTER, "sent once")]
+
+
+def test_a_draft_comes_back_before_a_refused_change_that_then_opens(
+        page: Page, app: Flask, document):
+    """A queued change refused while another claim is being typed waits for that form to
+    close. After a reload the typing comes back first (opening the refused change used to
+    erase it), and the refused change opens once that form is closed."""
+    a = make_claim(document, VIDEO)
+    login(page, "alice")
+    open_document(page, document.id)
+    cut = Cut(page, f"**/api/v1/claims/{a}", "PATCH")
+    page.locator(f'#claim-list button[data-claim-id="{a}"]').click()
+    page.fill("#note", LONG_NOTE)
+    page.click("#save-claim")
+    expect(page.locator("#annotate")).to_have_attribute("data-queue", "offline")
+    drag_select(page, HELICOPTER)
+    page.fill("#note", "typed meanwhile")
+    cut.on = False
+    expect(page.locator("#annotate")).to_have_attribute("data-refused", "1",
+                                                        timeout=RETRY_MS)
+
+    open_document(page, document.id)
+
+    expect(page.locator("#form-title")).to_have_text("New claim")
+    expect(page.locator("#note")).to_have_value("typed meanwhile")
+    expect(page.locator("#save-status")).to_contain_text("opens once this form is closed")
+    page.click("#cancel-claim")
+    expect(page.locator("#form-title")).to_have_text(f"Claim #{a}")
+    expect(page.locator("#note")).to_have_value(LONG_NOTE)
+    expect(page.locator("#cancel-claim")).to_have_text("Drop change")
+
+
+def test_a_draft_stays_with_its_open_tab_and_passes_to_the_next_page_once_it_closes(
+        page: Page, app: Flask, document):
+    login(page, "alice")
+    open_document(page, document.id)
+    drag_select(page, HELICOPTER)
+    page.fill("#note", "typed in the first tab")
+    second = page.context.new_page()
+    second.set_default_timeout(5_000)
+
+    open_document(second, document.id)
+    expect(second.locator("#claim-form")).to_be_hidden()  # the first tab is still typing
+
+    page.close(run_before_unload=True)
+    open_document(second, document.id)
+    expect(second.locator("#form-title")).to_have_text("New claim")
+    expect(second.locator("#note")).to_have_value("typed in the first tab")
+    assert len(second.evaluate(DRAFTS)) == 1  # taken over: one draft, now this tab's
