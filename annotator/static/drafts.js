@@ -4,10 +4,11 @@
 //
 // One draft per tab (the save queue's tab id: a reloaded tab finds its own), refreshed
 // while the form is open. The next page on the document takes over a draft only from a tab
-// that is gone: closed (it marks its draft released as it goes) or silent for STALE_MS.
+// that is gone: closed (it marks its draft released as it goes) or silent for a while (the
+// save queue's rule for its entries, takeableEntries).
 // A draft of a tab still open stays that tab's: two tabs showing one unsaved claim could
 // both save it. A change that reached the save queue is the queue's, not a draft's.
-import { BEAT_MS, STALE_MS, tabId } from "./savequeue.js";
+import { BEAT_MS, tabId, takeableEntries } from "./savequeue.js";
 
 export class FormDraft {
   /** @param {string} scope "user:document", as the save queue's */
@@ -15,10 +16,12 @@ export class FormDraft {
     this.prefix = `annotator.draft.${scope}.`;
     this.key = this.prefix + tabId();
     this.kept = null; // this tab's draft as last stored
-    setInterval(() => { if (this.kept) this.write(this.kept, false); }, BEAT_MS);
+    setInterval(() => { if (this.kept) this.save(this.kept); }, BEAT_MS);
   }
 
-  write(draft, released) {
+  /** Keep `draft` ({key, payload, version, suggestionId}) as this tab's; `released`: the
+   *  tab is going away (another page may take the draft over at once). */
+  save(draft, released = false) {
     this.kept = draft;
     try {
       localStorage.setItem(this.key, JSON.stringify({ ...draft, beat: Date.now(), released }));
@@ -27,35 +30,23 @@ export class FormDraft {
     }
   }
 
-  /** Keep `draft` ({key, payload, version, suggestionId}) as this tab's; `released`: the
-   *  tab is going away (another page may take the draft over at once). */
-  save(draft, released = false) { this.write(draft, released); }
-
   /** This tab's draft, or else the latest of a tab that is gone (taken over: it is this
    *  tab's from now on); null when there is none. */
   load() {
-    const found = [];
+    let found;
     try {
-      for (let i = 0; i < localStorage.length; i++) {
-        const key = localStorage.key(i);
-        if (!key || !key.startsWith(this.prefix)) continue;
-        const draft = JSON.parse(localStorage.getItem(key) || "null");
-        if (!draft || typeof draft !== "object" || !draft.payload) continue;
-        const gone = draft.released || Date.now() - (draft.beat || 0) >= STALE_MS;
-        if (key === this.key || gone) found.push({ key, draft });
-      }
+      found = takeableEntries(this.prefix, this.key).filter(({ entry }) => entry.payload);
     } catch {
       return null;
     }
     if (!found.length) return null;
-    found.sort((a, b) => (a.key === this.key ? -1 : b.key === this.key ? 1
-      : (b.draft.beat || 0) - (a.draft.beat || 0)));
-    const { key, draft } = found[0];
-    if (key !== this.key) {
+    found.sort((a, b) => (a.mine ? -1 : b.mine ? 1 : (b.entry.beat || 0) - (a.entry.beat || 0)));
+    const { key, entry, mine } = found[0];
+    if (!mine) {
       try { localStorage.removeItem(key); } catch { /* stays theirs */ }
-      this.write(draft, false);
+      this.save(entry);
     }
-    return draft;
+    return entry;
   }
 
   /** Forget this tab's draft (saved, queued or given up). */

@@ -21,7 +21,7 @@ const RETRY_STATUSES = new Set([0, 502, 503, 504]);
 const FIRST_RETRY_MS = 300;
 const MAX_RETRY_MS = 3000;
 export const BEAT_MS = 4000;
-export const STALE_MS = 15000; // an entry not refreshed for this long belongs to a closed tab
+const STALE_MS = 15000; // an entry not refreshed for this long belongs to a closed tab
 const CREATED_VERSION = 1; // the version every new claim starts at (services/claims.py)
 
 export function newClientId() {
@@ -41,6 +41,25 @@ export function tabId() {
     if (!id) { id = newClientId(); sessionStorage.setItem("annotator.tab", id); }
     return id;
   } catch { return newClientId(); }
+}
+
+/** The localStorage entries under `prefix` this tab may take: its own (`ownKey`) and those of
+ *  tabs that are gone (released as they closed, or not refreshed for STALE_MS), each as
+ *  {key, entry, mine}. An entry that does not parse is left alone. Callers catch a storage
+ *  the browser refuses to read. */
+export function takeableEntries(prefix, ownKey) {
+  const found = [];
+  for (let i = 0; i < localStorage.length; i++) {
+    const key = localStorage.key(i);
+    if (!key || !key.startsWith(prefix)) continue;
+    let entry;
+    try { entry = JSON.parse(localStorage.getItem(key) || "null"); } catch { continue; }
+    if (!entry || typeof entry !== "object") continue;
+    const mine = key === ownKey;
+    if (!mine && !entry.released && Date.now() - (entry.beat || 0) < STALE_MS) continue;
+    found.push({ key, entry, mine });
+  }
+  return found;
 }
 
 // The claim as an edit payload would set it: what "the same" means for a replayed edit.
@@ -89,24 +108,10 @@ export class SaveQueue {
 
   // ---------- storage ----------
 
-  read(key) {
-    try { return JSON.parse(localStorage.getItem(key) || "null"); } catch { return null; }
-  }
-
   // This tab's own entry, and the entries of this user's closed tabs on this document.
   adopt() {
-    const adopted = [];
-    try {
-      for (let i = 0; i < localStorage.length; i++) {
-        const key = localStorage.key(i);
-        if (!key || !key.startsWith(this.prefix)) continue;
-        const entry = this.read(key);
-        if (!entry) continue;
-        const mine = key === this.key;
-        if (!mine && !entry.released && Date.now() - (entry.beat || 0) < STALE_MS) continue;
-        adopted.push({ key, entry, mine });
-      }
-    } catch { return; }
+    let adopted;
+    try { adopted = takeableEntries(this.prefix, this.key); } catch { return; }
     adopted.sort((a, b) => (a.entry.first || 0) - (b.entry.first || 0));
     for (const { key, entry } of adopted) {
       const ops = entry.ops || [];
