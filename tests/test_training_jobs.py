@@ -224,3 +224,55 @@ def test_a_version_is_stored_only_with_its_job_marked_done(project, monkeypatch)
     assert len(calls) == 2
     db.session.rollback()
     assert db.session.scalar(select(SuggestionModel.id)) is None  # not left behind
+
+
+def test_a_job_asked_about_while_its_process_starts_is_not_interrupted(project):
+    # Popen returns once the child's exec is under way, but the kernel fills in its new
+    # command line a moment later: read at once, it was empty in about 1 spawn of 50, and
+    # a job looked interrupted (a second "train" right after the first started another).
+    job = _job(project, status="queued")
+    seen_starting = 0
+    for _ in range(300):
+        process = subprocess.Popen([sys.executable, "-m", training.MODULE, str(job.id)],
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            job.pid = process.pid
+            seen_starting += training._command_line(process.pid) == [b""]
+            assert training._alive(job), "a starting training process looked gone"
+        finally:
+            process.kill()
+            process.wait()
+    print(f"command line still empty right after Popen: {seen_starting} of 300")
+
+
+def test_an_empty_command_line_keeps_only_a_young_queued_job_alive(monkeypatch):
+    # What a process amid its exec shows; a zombie and a kernel thread show it too.
+    monkeypatch.setattr(training, "_command_line", lambda pid: [b""])
+    monkeypatch.setattr(training, "_process_state", lambda pid: "R")
+
+    def job(status: str, age: timedelta = timedelta(0)) -> TrainingJob:
+        return TrainingJob(id=7, status=status, pid=os.getpid(), created_at=utcnow() - age)
+
+    assert training._alive(job("queued"))
+    # A process that never got going within a minute, and one that wrote "running" (its
+    # command line was in place long before).
+    assert not training._alive(job("queued", training.STARTING + timedelta(seconds=1)))
+    assert not training._alive(job("running"))
+    monkeypatch.setattr(training, "_process_state", lambda pid: "Z")
+    assert not training._alive(job("queued"))  # ended, not yet reaped
+
+
+def test_a_zombie_training_process_is_not_alive(project):
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        deadline = time.monotonic() + 30
+        while training._process_state(process.pid) != "Z" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert training._process_state(process.pid) == "Z"
+        assert training._command_line(process.pid) == [b""]
+        job = _job(project, status="queued", pid=process.pid)
+        assert not training._alive(job)
+    finally:
+        process.wait()
+    assert training._process_state(process.pid) == ""

@@ -47,16 +47,18 @@ def _host() -> str:
     return socket.gethostname()[:255]
 
 
+def _starting(job: TrainingJob) -> bool:
+    return job.status == "queued" and utcnow() - as_utc(job.created_at) < STARTING
+
+
 def _alive(job: TrainingJob) -> bool:
     """Whether the job's training process still runs (on this host)."""
     if job.pid is None:  # being started: the request that queued it sets the pid next
-        return utcnow() - as_utc(job.created_at) < STARTING
+        return _starting(job)
     try:
         # Linux: the pid must still be this job's process, not a later one given its number
         # (and a finished process not yet reaped, a zombie, has an empty command line).
-        with open(f"/proc/{job.pid}/cmdline", "rb") as fh:
-            words = fh.read().split(b"\0")
-        return MODULE.encode() in words and str(job.id).encode() in words
+        words = _command_line(job.pid)
     except FileNotFoundError:
         return False
     except OSError:  # no /proc here: ask the kernel whether the pid exists
@@ -67,6 +69,28 @@ def _alive(job: TrainingJob) -> bool:
         except PermissionError:
             return True
         return True
+    if MODULE.encode() in words and str(job.id).encode() in words:
+        return True
+    # An empty command line is also that of a process amid its exec: the kernel writes the
+    # new one after Popen has returned (about one spawn in fifty here), so a job asked about
+    # at once (a second "train" click) looked interrupted, and a second training started.
+    return words == [b""] and _starting(job) and _process_state(job.pid) not in ("Z", "X", "")
+
+
+def _command_line(pid: int) -> list[bytes]:
+    with open(f"/proc/{pid}/cmdline", "rb") as fh:
+        return fh.read().split(b"\0")
+
+
+def _process_state(pid: int) -> str:
+    """The kernel's one-letter state of the process (Z: a zombie), "" when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:
+        return ""
+    # "pid (command) S ...": the command may hold spaces and parentheses, so the last ")".
+    return stat[stat.rindex(b")") + 2:][:1].decode()
 
 
 def refreshed(job: TrainingJob) -> TrainingJob:
