@@ -611,6 +611,38 @@ def test_a_create_naming_the_suggestion_is_an_accepted_edit(client, port, token_
     assert edit.status_code == 422 and "suggestion_id" in edit.get_json()["fields"]
 
 
+def test_an_edited_copy_of_a_suggestion_already_accepted_is_a_conflict(client, port,
+                                                                       token_for):
+    """Accepted from the list (or another tab), then the edited copy in the form saved: one
+    suggestion, one claim of each annotator; the copy meets that claim as a 409."""
+    headers = token_for("alice")
+    first = client.get(url(port), headers=headers).get_json()["suggestions"][0]
+    accepted = client.post(url(port, f"/{first['id']}/accept"), headers=headers).get_json()
+    body = {"start": first["start"], "end": first["end"], "text": first["text"],
+            "stance": "confirms", "suggestion_id": first["id"], "client_id": "edited-copy-1"}
+    create = f"/api/v1/documents/{port.id}/claims"
+    copy = client.post(create, headers=headers, json=body)
+    assert copy.status_code == 409
+    assert f"already accepted as claim #{accepted['id']}" in copy.get_json()["error"]
+    assert copy.get_json()["current"]["id"] == accepted["id"]
+    # Without a client_id too (an API caller): no key can make it a replay.
+    bare = {k: v for k, v in body.items() if k != "client_id"}
+    assert client.post(create, headers=headers, json=bare).status_code == 409
+    mine = db.session.scalars(select(Claim).where(
+        Claim.document_id == port.id, Claim.annotator_id == users.by_username("alice").id,
+        Claim.deleted_at.is_(None))).all()
+    assert [c.id for c in mine] == [accepted["id"]]
+    # Another annotator's accept is theirs: bob's edited copy is his first claim from it.
+    bobs = client.post(create, headers=token_for("bob"), json=body)
+    assert bobs.status_code == 201, bobs.get_json()
+    # Once alice's claim is deleted, the suggestion may make a claim of hers again.
+    deleted = client.delete(f"/api/v1/claims/{accepted['id']}?version={accepted['version']}",
+                            headers=headers)
+    assert deleted.status_code == 204
+    assert client.post(create, headers=headers, json={**body, "client_id": "edited-copy-2"}
+                       ).status_code == 201
+
+
 def test_token_pattern_quantifiers_are_checked_by_the_schema():
     scheme = labelscheme.default_scheme()
     scheme["suggestions"]["cues"][1]["patterns"][0][1]["OP"] = "{,}"

@@ -239,6 +239,9 @@ def _document() -> dict[str, Any]:
                      "responses": {"201": _json(_ref("Claim"), "Created"),
                                    "200": _json(_ref("Claim"), "Sent again with a client_id "
                                                 "that already made this claim: that claim"),
+                                   "409": _json(_ref("Error"), "suggestion_id names a "
+                                                "suggestion you already accepted on this "
+                                                "document; `current` holds that claim"),
                                    **_errors(400, 401, 404, 422)}}},
         "/claims/{cid}/history": {"get": {
             "summary": "The claim's audit trail: who changed what, when, before and after",

@@ -39,7 +39,7 @@ from ..suggester import model as suggester_model
 from ..suggester import text as suggester_text
 from ..suggester.rules import Rules, Suggestion, suggestion_keys
 from . import claims
-from .errors import InvalidInput, NotFound, require_object
+from .errors import Conflict, InvalidInput, NotFound, require_object
 
 _SUGGESTION_ID = re.compile(r"^(\d{1,9})-(\d{1,9})$")
 _CACHE_SIZE = 256
@@ -233,19 +233,24 @@ def _span(suggestion_id: str) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
+def _accepted_before(user: User, document: Document, suggestion_id: str) -> Claim | None:
+    """The user's live claim on the document accepted from this suggestion, if any (edited
+    since or not: the provenance keeps the span that was proposed)."""
+    start, end = _span(suggestion_id)
+    accepted = db.session.execute(
+        select(Claim).where(Claim.document_id == document.id, Claim.annotator_id == user.id,
+                            Claim.origin == "suggestion", Claim.deleted_at.is_(None))
+    ).scalars()
+    return next((c for c in accepted if (c.suggestion or {}).get("start") == start
+                 and (c.suggestion or {}).get("end") == end), None)
+
+
 def accept(user: User, document: Document, suggestion_id: str,
            changes: dict[str, Any] | None = None) -> tuple[Claim, bool]:
     """Make the suggestion the user's own claim, recorded as accepted from it: (claim,
     created). `changes` are claim fields the user set before accepting (edit, then
     accept). Accepting again returns the claim the first accept made."""
-    start, end = _span(suggestion_id)
-    accepted_before = db.session.execute(
-        select(Claim).where(Claim.document_id == document.id, Claim.annotator_id == user.id,
-                            Claim.origin == "suggestion", Claim.deleted_at.is_(None))
-    ).scalars()
-    repeat = next((c for c in accepted_before
-                   if (c.suggestion or {}).get("start") == start
-                   and (c.suggestion or {}).get("end") == end), None)
+    repeat = _accepted_before(user, document, suggestion_id)
     if repeat is not None:
         return repeat, False
     suggestion, ref = _find(user, document, suggestion_id)
@@ -297,6 +302,15 @@ def provenance_for_create(user: User, document: Document, payload: Any
     found, ref = _document_suggestions(document)
     for suggestion in found:
         if suggestion.id == suggestion_id:
+            earlier = _accepted_before(user, document, suggestion_id)
+            # One suggestion makes at most one claim of each annotator (accepting it again
+            # answers with the first): an edited copy saved after the suggestion was
+            # accepted elsewhere (the list, another tab, a draft restored) is a conflict
+            # with that claim, not a second claim. A replay of the create that made it is not.
+            if earlier is not None and (earlier.client_id is None
+                                        or earlier.client_id != payload.get("client_id")):
+                raise Conflict(f"this suggestion was already accepted as claim #{earlier.id}",
+                               claims.viewed_claim(user, earlier))
             return _provenance(suggestion, ref, payload)
     raise InvalidInput("no such suggestion", {"suggestion_id": "no such suggestion"})
 

@@ -679,8 +679,13 @@ function showConflict(op, current) {
   const last = queue.latest(op);
   const deleting = last.kind === "delete";
   const mine = deleting ? stored : { ...stored, ...last.payload };
+  // A create meets a claim only when its suggestion was already accepted (the list, a tab).
+  const title = op.kind === "create" && !deleting
+    ? `You already accepted this suggestion as claim #${current.id}, so your copy was not `
+      + `saved as a second claim: keep yours to apply it to claim #${current.id}.`
+    : undefined;
   renderConflict($("conflict"), {
-    mine, theirs: current, deleting, labels: conflictLabels,
+    mine, theirs: current, deleting, labels: conflictLabels, title,
     onChoose: (choice, merged) => {
       // Only the form of that claim closes: another claim's form may hold unsaved typing.
       if (choice === "theirs" && formShows(op.key)) closeForm();

@@ -12,6 +12,8 @@
 // A real conflict (someone else changed the claim) pauses the queue until the page resolves
 // it: keep mine (send again on top of the stored version), take theirs, or merge. The choice
 // decides every queued change of that claim made in that tab at once: "mine" is the last.
+// A create from a suggestion the user already accepted (in the list, another tab) meets that
+// claim the same way (409): "mine" then becomes an edit of it, never a second claim.
 // A change the server refuses (another 4xx) leaves the queue for the page to fix, but stays
 // in the same entry (the `refused` list) until it is saved again or dropped: a reload, a
 // crashed or closed tab brings it back instead of losing it.
@@ -234,8 +236,17 @@ export class SaveQueue {
       this.emit({ type: "done", op, result: { ok: true, data: current, theirs: true } });
     } else {
       kept = queued[queued.length - 1];
+      if (op.kind === "create") {
+        // A create that met a claim already made from its suggestion: mine is an edit of it.
+        this.learn(op.key, current.id, current.version);
+        if (kept.kind === "create") kept.kind = "update";
+      }
       kept.version = current.version;
       if (payload) kept.payload = payload;
+      if (kept.kind === "update" && kept.payload && "suggestion_id" in kept.payload) {
+        const { suggestion_id: _, ...rest } = kept.payload; // names a create, not an edit
+        kept.payload = rest;
+      }
       if (kept.payload && kept.payload.evidence) {
         // Evidence the other side removed can only come back as a new item.
         const live = new Set((current.evidence || []).map((e) => e.id));
@@ -342,9 +353,11 @@ export class SaveQueue {
       result = { ok: true, status: 204, data: null };
     } else if (result.status === 409 && result.data && result.data.current) {
       const current = result.data.current;
-      if (op.kind === "update" && sameClaimContent(current, op.payload)) {
-        outcome = "done"; // this very edit, applied by an earlier send whose answer was lost
-        result = { ok: true, status: 200, data: current };
+      if (op.kind !== "delete" && sameClaimContent(current, op.payload)) {
+        // An edit: this very edit, applied by an earlier send whose answer was lost. A create
+        // (from a suggestion accepted meanwhile, say in the list): that claim is this one.
+        outcome = "done";
+        result = { ok: true, status: 200, data: current, adopted: op.kind === "create" };
       } else {
         this.conflict = { op, current };
         this.settle(op, "conflict", result);
@@ -360,7 +373,8 @@ export class SaveQueue {
       // The changes queued on a new claim were made on it as created. A replayed create
       // answers with the claim as it is now, perhaps changed since by someone else: sent
       // over that version, they would overwrite the change instead of meeting it (409).
-      const version = op.kind === "create" ? CREATED_VERSION : result.data.version;
+      const version = op.kind === "create" && !result.adopted ? CREATED_VERSION
+        : result.data.version;
       this.learn(op.key, result.data.id, version);
     }
     this.persist();

@@ -12,8 +12,8 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from annotator.db import db
-from annotator.models import Claim, SuggestionRejection
-from annotator.services import assignments, documents, projects, suggestions
+from annotator.models import Claim, Document, SuggestionRejection
+from annotator.services import assignments, documents, projects, suggestions, users
 from annotator.suggester.text import pipeline
 
 from .conftest import login, open_document
@@ -159,3 +159,62 @@ def test_the_project_page_follows_a_training_to_its_new_version(page: Page, proj
                                                              timeout=180_000)
     expect(page.locator("#suggestion-models tr[data-version='1']")).to_be_visible()
     expect(page.locator("#train-suggestions button")).to_be_enabled()
+
+
+def _accept_elsewhere(app: Flask, did: int) -> int:
+    """Alice accepts the fire suggestion as it is, as from another tab: that claim's id."""
+    start = ARTICLE.index(FIRE)
+    with app.app_context():
+        alice = users.by_username("alice")
+        claim, created = suggestions.accept(alice, db.session.get(Document, did),
+                                            f"{start}-{start + len(FIRE)}")
+        assert created
+        return claim.id
+
+
+@pytest.mark.parametrize("choice", ["mine", "theirs"])
+def test_saving_an_edited_suggestion_accepted_meanwhile_makes_no_second_claim(
+        page: Page, app: Flask, port: int, choice: str):
+    """The form holds an edited copy of a suggestion that another tab accepts meanwhile:
+    saving it meets that claim as a conflict; keeping mine edits that claim, taking theirs
+    keeps it as accepted. Either way alice has one claim from the suggestion."""
+    alice_on(page, port)
+    page.keyboard.press("e")
+    expect(page.locator("#claim-quote")).to_have_text(FIRE)
+    page.keyboard.press("4")  # "questions"
+    accepted = _accept_elsewhere(app, port)
+    page.keyboard.press("Control+Enter")
+    conflict = page.locator("#conflict")
+    expect(conflict).to_be_visible()
+    expect(conflict.locator(".conflict-title")).to_contain_text(
+        f"already accepted this suggestion as claim #{accepted}")
+    expect(conflict.locator('tr[data-field="stance"] td.mine')).to_have_text("Questions")
+    expect(conflict.locator('tr[data-field="stance"] td.theirs')).to_have_text("Asserts")
+    page.click(f"#conflict .conflict-{'keep-mine' if choice == 'mine' else 'take-theirs'}")
+    expect(conflict).to_be_hidden()
+    expect(page.locator("#save-status")).to_have_text("Saved")
+    [claim] = stored(app, port)
+    assert claim["origin"] == "suggestion" and claim["text"] == FIRE
+    assert claim["stance"] == ("questions" if choice == "mine" else "asserts")
+    expect(page.locator("#claim-list li")).to_have_count(1)
+    with app.app_context():
+        assert db.session.scalar(select(Claim.id)) == accepted
+
+
+def test_an_unedited_copy_of_a_suggestion_accepted_meanwhile_is_that_claim(
+        page: Page, app: Flask, port: int):
+    """Nothing changed in the form: the claim accepted meanwhile is what it would have saved,
+    so there is nothing to choose."""
+    alice_on(page, port)
+    page.keyboard.press("e")
+    expect(page.locator("#claim-quote")).to_have_text(FIRE)
+    accepted = _accept_elsewhere(app, port)
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#claim-form")).to_be_hidden()
+    expect(page.locator("#save-status")).to_have_text("Saved")
+    expect(page.locator("#conflict")).to_be_hidden()
+    [claim] = stored(app, port)
+    assert claim["stance"] == "asserts"
+    expect(page.locator("#claim-list li")).to_have_count(1)
+    with app.app_context():
+        assert db.session.scalar(select(Claim.id)) == accepted
