@@ -269,6 +269,31 @@ def test_a_unit_decided_once_is_not_decided_twice(client, document, two_versions
     assert len(_live_gold(document)) == 2
 
 
+def test_a_unit_settled_apart_names_every_gold_claim_that_settles_it(
+        client, document, two_versions, token_for) -> None:
+    """alice's and bob's versions of one unit were settled by a gold claim each; a decision
+    on the whole unit is refused naming both (the first alone left the other unseen)."""
+    alice, bob, lonely = two_versions["alice"], two_versions["bob"], two_versions["lonely"]
+    judy = token_for("judy")
+    first = _gold(client, document, judy, {"accept": alice}).get_json()
+    second = _gold(client, document, judy, {"accept": bob}).get_json()
+    refused = _gold(client, document, token_for("maria"), {"accept": bob, "also": [alice]})
+    assert refused.status_code == 409
+    body = refused.get_json()
+    assert body["settled_by"] == [first["id"], second["id"]]  # a tie: the older first
+    assert body["current"]["id"] == first["id"]
+    assert f"#{first['id']} and #{second['id']}" in body["error"]
+    # The gold claim that settles more of the decision's claims comes first.
+    both = _gold(client, document, judy, {"accept": lonely, "also": [alice]})
+    assert both.status_code == 409 and both.get_json()["settled_by"] == [first["id"]]
+    assert f"(#{first['id']})" in both.get_json()["error"]
+    client.delete(f"/api/v1/claims/{first['id']}?version={first['version']}", headers=judy)
+    third = _gold(client, document, judy, {"accept": lonely, "also": [alice]}).get_json()
+    refused = _gold(client, document, judy, {"accept": bob, "also": [alice, lonely]})
+    assert refused.get_json()["settled_by"] == [third["id"], second["id"]]
+    assert [c.id for c in _live_gold(document)] == [second["id"], third["id"]]
+
+
 def test_a_removed_annotators_unfinished_document_still_reaches_the_review_queue(
         document, make_user, client, token_for) -> None:
     """alice leaves the project half-way through d1; the manager's `assign` gives her place

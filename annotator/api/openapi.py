@@ -345,8 +345,9 @@ def _document() -> dict[str, Any]:
                     "sources": {"type": "array", "items": {"type": "integer"}}}}]}}}},
             "responses": {"201": _json(_ref("Claim"), "The gold claim"),
                           **_errors(400, 401, 404, 422),
-                          "409": _json(_ref("Error"), "A live gold claim already settles "
-                                       "some of these claims; `current` holds it")}}},
+                          "409": _json(_ref("Error"), "Live gold claims already settle "
+                                       "some of these claims: `settled_by` names each, "
+                                       "`current` holds the first")}}},
         "/documents/{did}/gold/accept-agreed": {"post": {
             "summary": "Accept every undecided unit on which all annotators agree exactly",
             "parameters": [did],

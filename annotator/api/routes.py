@@ -101,7 +101,7 @@ def _error(status: int, message: str, fields: dict[str, str] | None = None,
 @bp.errorhandler(ServiceError)
 def _service_error(exc: ServiceError) -> Response:
     if isinstance(exc, Conflict):
-        return _error(exc.status, exc.message, exc.fields, current=exc.current)
+        return _error(exc.status, exc.message, exc.fields, current=exc.current, **exc.extra)
     return _error(exc.status, exc.message, exc.fields)
 
 

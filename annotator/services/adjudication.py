@@ -171,12 +171,22 @@ def _deciding(document: Document, user: User, source_ids: list[int]) -> None:
             if attempt:
                 raise
     wanted = set(source_ids)
-    for gold in _live_claims(document, gold=True):
-        if wanted & set(gold.source_claim_ids or []):
-            current = claims_service.claim_to_dict(gold)
-            db.session.rollback()
-            raise Conflict("a gold claim already settles these claims: edit that one, or "
-                           "delete it and decide again", current)
+    settling = [gold for gold in _live_claims(document, gold=True)
+                if wanted & set(gold.source_claim_ids or [])]
+    if settling:
+        # A unit whose claims were settled apart (one gold claim each) names every one: the
+        # first alone let "keep mine" write onto it and leave the other as a second answer.
+        settling.sort(key=lambda gold: (-len(wanted & set(gold.source_claim_ids)), gold.id))
+        current = claims_service.claim_to_dict(settling[0])
+        ids = [gold.id for gold in settling]
+        db.session.rollback()
+        if len(ids) == 1:
+            raise Conflict(f"a gold claim (#{ids[0]}) already settles these claims: edit "
+                           "that one, or delete it and decide again", current, settled_by=ids)
+        named = ", ".join(f"#{i}" for i in ids[:-1]) + f" and #{ids[-1]}"
+        raise Conflict(f"gold claims {named} already settle these claims, each some of them: "
+                       "keep one (edit it) and delete the others, or delete them all and "
+                       "decide again", current, settled_by=ids)
 
 
 def accept(user: User, document: Document, claim_id: Any,

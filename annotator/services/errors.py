@@ -37,9 +37,10 @@ class Conflict(ServiceError):
 
     status = 409
 
-    def __init__(self, message: str, current: dict[str, Any]) -> None:
+    def __init__(self, message: str, current: dict[str, Any], **extra: Any) -> None:
         super().__init__(message)
         self.current = current
+        self.extra = extra  # more of the answer's fields (e.g. settled_by)
 
 
 def require_object(payload: Any) -> dict[str, Any]:

@@ -454,7 +454,8 @@ function openEdit(box, unit, versions) {
     };
     if (!(await ensureActor(claim.actor, form))) return;
     await act("POST", `/api/v1/documents/${documentId}/gold`, { claim, sources: unit.claim_ids },
-      "Saved the edited gold claim", form, (current) => showSettledConflict(unit, claim, current));
+      "Saved the edited gold claim", form,
+      (current, answer) => showSettledConflict(unit, claim, current, answer));
   });
   box.append(form);
   form.elements.stance.focus();
@@ -628,22 +629,32 @@ function unitHolding(claimIds) {
 
 // Another adjudicator settled the unit while this reader wrote a gold claim for it in the
 // Edit… form (POST …/gold answered 409 naming their gold claim): the typed claim is kept
-// next to theirs, and may be written onto it whole, field by field, or dropped.
-function showSettledConflict(unit, claim, current) {
+// next to theirs, and may be written onto it whole, field by field, or dropped. The unit's
+// claims may have been settled apart, by several gold claims (`answer.settled_by`): the box
+// compares with the first and names the others, which keeping mine leaves in place.
+function showSettledConflict(unit, claim, current, answer = {}) {
+  const others = (answer.settled_by || []).filter((id) => id !== current.id);
+  const also = others.length
+    ? ` Gold claim${others.length > 1 ? "s" : ""} ${others.map((id) => `#${id}`).join(", ")} `
+      + `also settle${others.length > 1 ? "" : "s"} part of this unit and stay`
+      + `${others.length > 1 ? "" : "s"} as stored: delete ${others.length > 1 ? "them" : "it"} `
+      + "in the gold list if yours replaces it."
+    : "";
+  const named = [current.id, ...others].map((id) => `#${id}`).join(", ");
   return offerConflict({
     key: `unit-${unit.claim_ids.join("-")}`, className: "settled-conflict",
     host: () => unitHolding(unit.claim_ids),
     mine: claim, writable: CONFLICT_FIELDS.map((spec) => spec.field),
     title: (theirs) => `Gold claim #${theirs.id} settled this unit after the page loaded, `
       + `so your gold claim was not saved. Keep mine writes yours onto #${theirs.id}; `
-      + "Take theirs discards yours.",
-    message: `Someone settled this unit meanwhile (gold claim #${current.id}): `
-      + "choose which version to keep.",
+      + `Take theirs discards yours.${also}`,
+    message: `Someone settled this unit meanwhile (gold claim${others.length ? "s" : ""} `
+      + `${named}): choose which version to keep.`,
     reload: true,
     // Their gold claim was deleted meanwhile: the unit is open again, for the chosen version.
     whenGone: (chosen) => act("POST", `/api/v1/documents/${documentId}/gold`,
       { claim: goldPayload(chosen), sources: unit.claim_ids }, "Saved the edited gold claim",
-      null, (newer) => showSettledConflict(unit, chosen, newer)),
+      null, (newer, again) => showSettledConflict(unit, chosen, newer, again)),
   }, current);
 }
 
@@ -704,7 +715,7 @@ async function act(method, url, body, done, form = null, onConflict = null) {
   const result = await api(method, url, body);
   setBusy(false);
   if (result.status === 409 && onConflict && result.data && result.data.current) {
-    await onConflict(result.data.current);
+    await onConflict(result.data.current, result.data);
     return result;
   }
   if (!result.ok) {

@@ -451,6 +451,36 @@ def test_an_edit_saved_on_a_unit_settled_meanwhile_keeps_the_typing_until_judy_k
     assert not unexpected, unexpected
 
 
+def test_a_unit_settled_apart_meanwhile_names_each_gold_claim(
+        page: Page, app: Flask, annotated, make_user):
+    """ruth settles alice's and bob's versions of the unit apart, a gold claim each, while
+    judy types hers: the box compares with the first and says the other stays."""
+    document, differ = annotated["document"], annotated["differ"]
+    projects.add_member(document.project, make_user("ruth"), "adjudicator")
+    login(page, "judy")
+    open_review(page, document.id)
+    differing = unit(page, differ[0])
+    differing.get_by_role("button", name="Edit…").click()
+    form = differing.locator("form.edit-form")
+    form.locator('[name="note"]').fill(JUDY_TYPED["note"])
+    with app.app_context():
+        ruth, doc = users.by_username("ruth"), db.session.get(Document, document.id)
+        first = adjudication.accept(ruth, doc, differ[0]).id
+        second = adjudication.accept(ruth, doc, differ[1]).id
+    form.get_by_role("button", name="Save as gold").click()
+    expect(page.locator("#review-message")).to_contain_text(
+        f"Someone settled this unit meanwhile (gold claims #{first}, #{second})")
+    conflict = page.locator(".settled-conflict")
+    expect(conflict.locator(".conflict-title")).to_contain_text(
+        f"Gold claim #{first} settled this unit")
+    expect(conflict.locator(".conflict-title")).to_contain_text(
+        f"Gold claim #{second} also settles part of this unit and stays as stored")
+    conflict.get_by_role("button", name="Keep mine").click()
+    wait_message(page, f"Saved gold claim #{first}")
+    assert stored(app, first)["note"] == JUDY_TYPED["note"]
+    assert sorted(g["id"] for g in gold_claims(app, document.id)) == [first, second]
+
+
 def test_an_edit_saved_on_a_unit_settled_meanwhile_is_dropped_when_judy_takes_theirs(
         page: Page, app: Flask, annotated, make_user):
     document, differ = annotated["document"], annotated["differ"]
