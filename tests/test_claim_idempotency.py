@@ -83,14 +83,14 @@ def test_a_race_on_one_key_meets_the_unique_constraint(app, document, monkeypatc
     first, created = claims.create_claim_once(alice, document, body_for(client_id=key))
     assert created
     # As if the second request had looked before the first committed: the lookup misses.
-    original = claims._claim_by_client_id
+    original = claims.claim_by_client_id
     calls = []
 
     def miss_once(user, client_id):
         calls.append(client_id)
         return None if len(calls) == 1 else original(user, client_id)
 
-    monkeypatch.setattr(claims, "_claim_by_client_id", miss_once)
+    monkeypatch.setattr(claims, "claim_by_client_id", miss_once)
     second, created = claims.create_claim_once(alice, document, body_for(client_id=key))
     assert (second.id, created) == (first.id, False)
     assert len(calls) == 2

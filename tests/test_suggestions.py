@@ -643,6 +643,22 @@ def test_an_edited_copy_of_a_suggestion_already_accepted_is_a_conflict(client, p
                        ).status_code == 201
 
 
+def test_a_replayed_create_from_a_suggestion_answers_with_its_claim(client, port, token_for):
+    """The create's answer was lost; meanwhile its claim was deleted and the suggestion
+    accepted from the list: the replay (same client_id) still gets the claim it made."""
+    headers = token_for("alice")
+    first = client.get(url(port), headers=headers).get_json()["suggestions"][0]
+    body = {"start": first["start"], "end": first["end"], "text": first["text"],
+            "stance": "confirms", "suggestion_id": first["id"], "client_id": "lost-answer-1"}
+    create = f"/api/v1/documents/{port.id}/claims"
+    made = client.post(create, headers=headers, json=body).get_json()
+    client.delete(f"/api/v1/claims/{made['id']}?version={made['version']}", headers=headers)
+    listed = client.post(url(port, f"/{first['id']}/accept"), headers=headers).get_json()
+    assert listed["id"] != made["id"]
+    replay = client.post(create, headers=headers, json=body)
+    assert replay.status_code == 200 and replay.get_json()["id"] == made["id"]
+
+
 def test_token_pattern_quantifiers_are_checked_by_the_schema():
     scheme = labelscheme.default_scheme()
     scheme["suggestions"]["cues"][1]["patterns"][0][1]["OP"] = "{,}"

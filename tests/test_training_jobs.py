@@ -233,7 +233,9 @@ def test_a_job_asked_about_while_its_process_starts_is_not_interrupted(project):
     job = _job(project, status="queued")
     seen_starting = 0
     for _ in range(300):
-        process = subprocess.Popen([sys.executable, "-m", training.MODULE, str(job.id)],
+        # The training command line's words, without running a training.
+        process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)",
+                                    training.MODULE, str(job.id)],
                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL, start_new_session=True)
         try:

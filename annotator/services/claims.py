@@ -513,7 +513,8 @@ def create_claim(user: User, document: Document, payload: Any, *,
     return claim
 
 
-def _claim_by_client_id(user: User, client_id: str) -> Claim | None:
+def claim_by_client_id(user: User, client_id: str) -> Claim | None:
+    """The claim the user's create with this idempotency key made (even one deleted since)."""
     return db.session.execute(
         select(Claim).where(Claim.annotator_id == user.id, Claim.client_id == client_id)
     ).scalar_one_or_none()
@@ -530,13 +531,13 @@ def create_claim_once(user: User, document: Document, payload: Any, *,
     key = payload.get("client_id") if isinstance(payload, dict) else None
     if not isinstance(key, str):
         return create_claim(user, document, payload, suggestion=suggestion), True
-    existing = _claim_by_client_id(user, key)
+    existing = claim_by_client_id(user, key)
     if existing is None:
         try:
             return create_claim(user, document, payload, suggestion=suggestion), True
         except IntegrityError:
             db.session.rollback()
-            existing = _claim_by_client_id(user, key)
+            existing = claim_by_client_id(user, key)
             if existing is None:
                 raise
     if existing.document_id != document.id:

@@ -240,6 +240,7 @@ def _accepted_before(user: User, document: Document, suggestion_id: str) -> Clai
     accepted = db.session.execute(
         select(Claim).where(Claim.document_id == document.id, Claim.annotator_id == user.id,
                             Claim.origin == "suggestion", Claim.deleted_at.is_(None))
+        .order_by(Claim.id)  # the first accepted, should a restore have made two
     ).scalars()
     return next((c for c in accepted if (c.suggestion or {}).get("start") == start
                  and (c.suggestion or {}).get("end") == end), None)
@@ -302,13 +303,15 @@ def provenance_for_create(user: User, document: Document, payload: Any
     found, ref = _document_suggestions(document)
     for suggestion in found:
         if suggestion.id == suggestion_id:
-            earlier = _accepted_before(user, document, suggestion_id)
             # One suggestion makes at most one claim of each annotator (accepting it again
             # answers with the first): an edited copy saved after the suggestion was
             # accepted elsewhere (the list, another tab, a draft restored) is a conflict
-            # with that claim, not a second claim. A replay of the create that made it is not.
-            if earlier is not None and (earlier.client_id is None
-                                        or earlier.client_id != payload.get("client_id")):
+            # with that claim, not a second claim. A replay of a create that made a claim
+            # is not: create_claim_once answers it with that claim, whatever came since.
+            key = payload.get("client_id")
+            replay = isinstance(key, str) and claims.claim_by_client_id(user, key) is not None
+            earlier = None if replay else _accepted_before(user, document, suggestion_id)
+            if earlier is not None:
                 raise Conflict(f"this suggestion was already accepted as claim #{earlier.id}",
                                claims.viewed_claim(user, earlier))
             return _provenance(suggestion, ref, payload)

@@ -227,6 +227,11 @@ export class SaveQueue {
     if (!this.conflict) return;
     const { op, current } = this.conflict;
     this.conflict = null;
+    if (op.kind === "create" && this.latest(op).kind === "delete") {
+      this.dropCopy(op, current); // deleted while the choice was on screen
+      this.pump();
+      return;
+    }
     const at = this.ops.indexOf(op);
     const queued = this.ops.filter((o) => this.sameChain(o, op));
     this.ops = this.ops.filter((o) => !this.sameChain(o, op));
@@ -261,6 +266,18 @@ export class SaveQueue {
     this.persist();
     this.emit({ type: "change" });
     this.pump();
+  }
+
+  /** A create that met a claim already made from its suggestion (409), then deleted in this
+   *  tab before it was sent: the copy is gone either way, and the claim it met is not this
+   *  tab's to delete. The whole chain is settled, nothing is sent. */
+  dropCopy(op, current) {
+    const queued = this.ops.filter((o) => this.sameChain(o, op));
+    this.ops = this.ops.filter((o) => !this.sameChain(o, op));
+    for (const o of queued) this.settle(o, "done", { ok: true, status: 200, data: current });
+    this.persist();
+    this.emit({ type: "done", op, result: { ok: true, data: current, theirs: true } });
+    this.emit({ type: "change" });
   }
 
   /** Keep a refused operation, with the server's answer, until it is fixed or dropped. */
@@ -353,6 +370,10 @@ export class SaveQueue {
       result = { ok: true, status: 204, data: null };
     } else if (result.status === 409 && result.data && result.data.current) {
       const current = result.data.current;
+      if (op.kind === "create" && this.latest(op).kind === "delete") {
+        this.dropCopy(op, current);
+        return;
+      }
       if (op.kind !== "delete" && sameClaimContent(current, op.payload)) {
         // An edit: this very edit, applied by an earlier send whose answer was lost. A create
         // (from a suggestion accepted meanwhile, say in the list): that claim is this one.

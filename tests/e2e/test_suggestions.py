@@ -8,7 +8,7 @@ import json
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 from sqlalchemy import select
 
 from annotator.db import db
@@ -218,3 +218,43 @@ def test_an_unedited_copy_of_a_suggestion_accepted_meanwhile_is_that_claim(
     expect(page.locator("#claim-list li")).to_have_count(1)
     with app.app_context():
         assert db.session.scalar(select(Claim.id)) == accepted
+
+
+def test_a_copy_deleted_before_it_was_sent_leaves_the_claim_accepted_meanwhile(
+        page: Page, app: Flask, port: int):
+    """Offline, alice saves an edited copy of a suggestion, then deletes it (both wait in the
+    queue); another tab accepts the suggestion. Back online the create meets that claim
+    (409): the copy is dropped and nothing deletes the other tab's claim."""
+    alice_on(page, port)
+    sent: list[str] = []
+    offline = {"on": True}
+
+    def handle(route: Route) -> None:
+        if route.request.method in ("POST", "DELETE", "PATCH"):
+            sent.append(f"{route.request.method} {route.request.url}")
+            if offline["on"]:
+                route.abort()
+                return
+        route.continue_()
+
+    page.route("**/api/v1/**/claims**", handle)
+    page.keyboard.press("e")
+    expect(page.locator("#claim-quote")).to_have_text(FIRE)
+    page.keyboard.press("4")  # "questions"
+    page.click("#save-claim")
+    expect(page.locator("#claim-form")).to_be_hidden()
+    expect(page.locator("#annotate")).to_have_attribute("data-queue", "offline")
+    page.locator("#claim-list button", has_text=FIRE).click()
+    expect(page.locator("#claim-form")).to_be_visible()
+    page.click("#delete-claim")
+    expect(page.locator("#claim-list li")).to_have_count(0)
+    accepted = _accept_elsewhere(app, port)
+    offline["on"] = False
+    expect(page.locator("#annotate")).to_have_attribute("data-queue", "saved", timeout=15_000)
+    expect(page.locator("#conflict")).to_be_hidden()
+    [claim] = stored(app, port)
+    assert claim["stance"] == "asserts"  # as accepted, untouched
+    with app.app_context():
+        assert db.session.get(Claim, accepted).deleted_at is None
+    assert not [r for r in sent if r.startswith(("DELETE", "PATCH"))], sent
+    expect(page.locator("#claim-list li")).to_have_count(1)
