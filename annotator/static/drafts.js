@@ -16,7 +16,14 @@ export class FormDraft {
     this.prefix = `annotator.draft.${scope}.`;
     this.key = this.prefix + tabId();
     this.kept = null; // this tab's draft as last stored
-    setInterval(() => { if (this.kept) this.save(this.kept); }, BEAT_MS);
+    // From pagehide on the draft stays released (see the save queue's `gone`): a beat that
+    // fires while the tab closes wrote it back as a live tab's, and the next page waited.
+    this.gone = false;
+    window.addEventListener("pagehide", () => { this.gone = true; });
+    window.addEventListener("pageshow", () => {
+      if (this.gone) { this.gone = false; if (this.kept) this.save(this.kept); }
+    });
+    setInterval(() => { if (this.kept && !this.gone) this.save(this.kept); }, BEAT_MS);
   }
 
   /** Keep `draft` ({key, payload, version, suggestionId}) as this tab's; `released`: the
@@ -24,7 +31,8 @@ export class FormDraft {
   save(draft, released = false) {
     this.kept = draft;
     try {
-      localStorage.setItem(this.key, JSON.stringify({ ...draft, beat: Date.now(), released }));
+      localStorage.setItem(this.key, JSON.stringify({ ...draft, beat: Date.now(),
+        released: released || this.gone }));
     } catch {
       // A full or disabled storage only means the typing is not kept; the form still works.
     }

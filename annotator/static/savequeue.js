@@ -103,9 +103,17 @@ export class SaveQueue {
     this.waiters = new Map(); // op id -> resolve of the promise enqueue returned
     this.adopt();
     window.addEventListener("online", () => this.retryNow());
-    window.addEventListener("pagehide", () => this.persist(true));
+    // From pagehide on, the entry says the tab is gone (another page may take it at once):
+    // a beat or an answer arriving while the tab closes must not write it back as live, or
+    // the next page would wait STALE_MS for it. A page back from the back-forward cache is
+    // live again.
+    this.gone = false;
+    window.addEventListener("pagehide", () => { this.gone = true; this.persist(); });
+    window.addEventListener("pageshow", () => {
+      if (this.gone) { this.gone = false; this.persist(); }
+    });
     // The beat marks the entry as a live tab's: refused changes are kept alive like waiting ones.
-    setInterval(() => { if (this.held) this.persist(); }, BEAT_MS);
+    setInterval(() => { if (this.held && !this.gone) this.persist(); }, BEAT_MS);
   }
 
   // ---------- storage ----------
@@ -140,12 +148,13 @@ export class SaveQueue {
   // Whether this tab holds changes not stored on the server: waiting or refused ones.
   get held() { return this.ops.length + this.refused.length > 0; }
 
-  persist(released = false) {
+  persist() {
     try {
       if (!this.held) localStorage.removeItem(this.key);
       else {
         localStorage.setItem(this.key, JSON.stringify({
-          ops: this.ops, refused: this.refused, known: this.known, beat: Date.now(), released,
+          ops: this.ops, refused: this.refused, known: this.known, beat: Date.now(),
+          released: this.gone,
           first: (this.ops[0] || this.refused[0]).at,
         }));
       }
@@ -263,6 +272,16 @@ export class SaveQueue {
     for (const o of queued) {
       if (o !== kept) this.settle(o, "done", { ok: true, status: 200, data: current });
     }
+    if (kept) delete kept.conflictWith;
+    if (choice !== "mine") {
+      // Another tab's changes of the claim queued here without a version were made on top
+      // of the change just discarded: sent on the stored version they would overwrite what
+      // was chosen, unseen. Each meets it as its own conflict instead.
+      for (const o of this.ops) {
+        if (o.origin !== op.origin && o.version == null && o.kind !== "create"
+            && this.claimOf(o.key) === this.claimOf(op.key)) o.conflictWith = current;
+      }
+    }
     this.persist();
     this.emit({ type: "change" });
     this.pump();
@@ -336,7 +355,11 @@ export class SaveQueue {
     try {
       while (this.ops.length && !this.conflict) {
         const op = this.ops[0];
-        const result = await this.send(op);
+        // Made on top of another tab's change that a conflict then discarded (see resolve):
+        // it meets the stored claim as its own conflict instead of being sent over it.
+        const result = op.conflictWith
+          ? { ok: false, status: 409, data: { current: op.conflictWith } }
+          : await this.send(op);
         if (RETRY_STATUSES.has(result.status) || result.status === 401) {
           this.offline = true;
           this.settle(op, "deferred");

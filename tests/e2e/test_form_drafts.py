@@ -182,7 +182,14 @@ def test_a_draft_stays_with_its_open_tab_and_passes_to_the_next_page_once_it_clo
     open_document(second, document.id)
     expect(second.locator("#claim-form")).to_be_hidden()  # the first tab is still typing
 
-    page.close(run_before_unload=True)
+    # With run_before_unload, close() does not wait for the page to go (its pagehide, which
+    # releases the draft, may not have run yet); and what one tab writes to localStorage
+    # reaches another tab's copy a moment later. Wait for both, as a person's click would.
+    with page.expect_event("close"):
+        page.close(run_before_unload=True)
+    second.wait_for_function("""() => Object.keys(localStorage).some((k) =>
+        k.startsWith("annotator.draft.") && JSON.parse(localStorage.getItem(k)).released)""",
+        polling=100)
     open_document(second, document.id)
     expect(second.locator("#form-title")).to_have_text("New claim")
     expect(second.locator("#note")).to_have_value("typed in the first tab")

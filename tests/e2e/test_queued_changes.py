@@ -447,6 +447,40 @@ def test_a_conflict_decides_only_its_own_tabs_changes_after_a_takeover(
     assert note_of(app, document.id, x) == ("b", 3)
 
 
+def test_an_edit_made_on_a_taken_over_change_meets_the_version_chosen_over_it(
+        page: Page, app: Flask, document, token_for):
+    """Tab A queues "a" on X offline and is closed; X is changed on another device. Tab B
+    takes A's change over and edits X on top of it ("b", queued after it). A's change meets
+    the conflict and alice takes theirs: B's "b" was made on the discarded "a", so it meets
+    the stored version as its own conflict instead of overwriting it unseen."""
+    x = make_claim(document, VIDEO, note="orig")
+    login(page, "alice")
+    tab_a = page.context.new_page()
+    open_document(tab_a, document.id)
+    Cut(tab_a, f"**/api/v1/claims/{x}", "PATCH")
+    queue_note(tab_a, x, "a")
+    tab_a.goto("about:blank")
+    tab_a.close()
+    other_device(app, token_for, "PATCH", f"/api/v1/claims/{x}", {"version": 1, "note": "other"})
+
+    tab_b = page
+    cut = Cut(tab_b, f"**/api/v1/claims/{x}", "PATCH")
+    open_document(tab_b, document.id)
+    queue_note(tab_b, x, "b")
+    cut.on = False
+    box = tab_b.locator("#conflict")
+    expect(box).to_be_visible(timeout=RETRY_MS)
+    expect(box.locator('tr[data-field="note"] td.mine')).to_have_text("a")
+    expect(box.locator('tr[data-field="note"] td.theirs')).to_have_text("other")
+    box.locator(".conflict-take-theirs").click()
+    expect(box.locator('tr[data-field="note"] td.mine')).to_have_text("b", timeout=RETRY_MS)
+    expect(box.locator('tr[data-field="note"] td.theirs')).to_have_text("other")
+    assert note_of(app, document.id, x) == ("other", 2)
+    box.locator(".conflict-keep-mine").click()
+    expect(tab_b.locator("#annotate")).to_have_attribute("data-queue", "saved", timeout=RETRY_MS)
+    assert note_of(app, document.id, x) == ("b", 3)
+
+
 STORED_REFUSED = """() => Object.keys(localStorage)
   .filter((k) => k.startsWith("annotator.queue."))
   .flatMap((k) => JSON.parse(localStorage.getItem(k)).refused || [])
