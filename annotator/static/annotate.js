@@ -925,6 +925,10 @@ form.addEventListener("change", () => rememberDraft());
 // Also what was set without an input event (a stance key, a mention, evidence removed); the
 // tab is going away, so the next page on the document may take the draft over at once.
 window.addEventListener("pagehide", () => rememberDraft(true));
+// Back from the back-forward cache: at pagehide this page released its queue and draft, and
+// another page may have taken them over since. It starts again from what is stored rather
+// than send (or show) them a second time.
+window.addEventListener("pageshow", (event) => { if (event.persisted) window.location.reload(); });
 
 // Queued changes are sent by this document's page: it is left (or marked done) only once
 // they are stored, so no edit waits behind in the browser for a page nobody reopens.

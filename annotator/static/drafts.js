@@ -20,9 +20,6 @@ export class FormDraft {
     // fires while the tab closes wrote it back as a live tab's, and the next page waited.
     this.gone = false;
     window.addEventListener("pagehide", () => { this.gone = true; });
-    window.addEventListener("pageshow", () => {
-      if (this.gone) { this.gone = false; if (this.kept) this.save(this.kept); }
-    });
     setInterval(() => { if (this.kept && !this.gone) this.save(this.kept); }, BEAT_MS);
   }
 

@@ -105,13 +105,10 @@ export class SaveQueue {
     window.addEventListener("online", () => this.retryNow());
     // From pagehide on, the entry says the tab is gone (another page may take it at once):
     // a beat or an answer arriving while the tab closes must not write it back as live, or
-    // the next page would wait STALE_MS for it. A page back from the back-forward cache is
-    // live again.
+    // the next page would wait STALE_MS for it. A page back from the back-forward cache
+    // reloads (annotate.js) instead of living on with what another page may have taken.
     this.gone = false;
     window.addEventListener("pagehide", () => { this.gone = true; this.persist(); });
-    window.addEventListener("pageshow", () => {
-      if (this.gone) { this.gone = false; this.persist(); }
-    });
     // The beat marks the entry as a live tab's: refused changes are kept alive like waiting ones.
     setInterval(() => { if (this.held && !this.gone) this.persist(); }, BEAT_MS);
   }
@@ -236,13 +233,27 @@ export class SaveQueue {
     if (!this.conflict) return;
     const { op, current } = this.conflict;
     this.conflict = null;
-    if (op.kind === "create" && this.latest(op).kind === "delete") {
+    if (this.copyDeleted(op)) {
       this.dropCopy(op, current); // deleted while the choice was on screen
       this.pump();
       return;
     }
     const at = this.ops.indexOf(op);
     const queued = this.ops.filter((o) => this.sameChain(o, op));
+    // Another tab's change of the claim queued right after this chain without a version was
+    // made on top of it: once it is discarded (theirs) or rewritten (merge), sent on the
+    // stored version it would overwrite what was chosen, unseen. It meets it as its own
+    // conflict instead, against the claim as stored when its turn comes.
+    const built = [];
+    if (choice !== "mine") {
+      let onChain = false;
+      for (const o of this.ops) {
+        if (this.claimOf(o.key) !== this.claimOf(op.key)) continue;
+        if (queued.includes(o)) { onChain = true; continue; }
+        if (onChain && o.version == null && o.kind !== "create") built.push(o);
+        onChain = false;
+      }
+    }
     this.ops = this.ops.filter((o) => !this.sameChain(o, op));
     let kept = null;
     if (choice === "theirs") {
@@ -272,27 +283,19 @@ export class SaveQueue {
     for (const o of queued) {
       if (o !== kept) this.settle(o, "done", { ok: true, status: 200, data: current });
     }
-    if (kept) delete kept.conflictWith;
-    if (choice !== "mine") {
-      // Another tab's changes of the claim queued here without a version were made on top
-      // of the change just discarded: sent on the stored version they would overwrite what
-      // was chosen, unseen. Each meets it as its own conflict instead.
-      for (const o of this.ops) {
-        if (o.origin !== op.origin && o.version == null && o.kind !== "create"
-            && this.claimOf(o.key) === this.claimOf(op.key)) o.conflictWith = current;
-      }
-    }
+    if (kept) delete kept.recheck;
+    for (const o of built) o.recheck = true;
     this.persist();
     this.emit({ type: "change" });
     this.pump();
   }
 
-  /** A create that met a claim already made from its suggestion (409), then deleted in this
-   *  tab before it was sent: the copy is gone either way, and the claim it met is not this
-   *  tab's to delete. The whole chain is settled, nothing is sent. */
+  /** A create that met a claim already made from its suggestion (409), then deleted before
+   *  it was sent (in any tab): the copy is gone either way, and the claim it met is not the
+   *  copy's to delete. Every change of the copy is settled, nothing is sent. */
   dropCopy(op, current) {
-    const queued = this.ops.filter((o) => this.sameChain(o, op));
-    this.ops = this.ops.filter((o) => !this.sameChain(o, op));
+    const queued = this.ops.filter((o) => o.key === op.key);
+    this.ops = this.ops.filter((o) => o.key !== op.key);
     for (const o of queued) this.settle(o, "done", { ok: true, status: 200, data: current });
     this.persist();
     this.emit({ type: "done", op, result: { ok: true, data: current, theirs: true } });
@@ -340,6 +343,24 @@ export class SaveQueue {
     return ["DELETE", `/api/v1/claims/${id}?version=${version}`, undefined];
   }
 
+  /** The claim as stored now, as the 409 a stale change would get (or the failure). */
+  async storedAsConflict(op) {
+    let result;
+    try {
+      result = await api("GET", `/api/v1/claims/${this.serverId(op.key)}`);
+    } catch {
+      return { ok: false, status: 0, data: null };
+    }
+    return result.ok ? { ok: false, status: 409, data: { current: result.data } } : result;
+  }
+
+  /** Whether `op` is a create whose copy (its key, in any tab's changes) was then deleted. */
+  copyDeleted(op) {
+    if (op.kind !== "create") return false;
+    const copy = this.ops.filter((o) => o.key === op.key);
+    return copy.length > 0 && copy[copy.length - 1].kind === "delete";
+  }
+
   async send(op) {
     const [method, url, body] = this.request(op);
     try {
@@ -356,10 +377,8 @@ export class SaveQueue {
       while (this.ops.length && !this.conflict) {
         const op = this.ops[0];
         // Made on top of another tab's change that a conflict then discarded (see resolve):
-        // it meets the stored claim as its own conflict instead of being sent over it.
-        const result = op.conflictWith
-          ? { ok: false, status: 409, data: { current: op.conflictWith } }
-          : await this.send(op);
+        // it meets the claim as stored now as its own conflict instead of being sent over it.
+        const result = op.recheck ? await this.storedAsConflict(op) : await this.send(op);
         if (RETRY_STATUSES.has(result.status) || result.status === 401) {
           this.offline = true;
           this.settle(op, "deferred");
@@ -393,7 +412,7 @@ export class SaveQueue {
       result = { ok: true, status: 204, data: null };
     } else if (result.status === 409 && result.data && result.data.current) {
       const current = result.data.current;
-      if (op.kind === "create" && this.latest(op).kind === "delete") {
+      if (this.copyDeleted(op)) {
         this.dropCopy(op, current);
         return;
       }

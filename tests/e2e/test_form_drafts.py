@@ -194,3 +194,37 @@ def test_a_draft_stays_with_its_open_tab_and_passes_to_the_next_page_once_it_clo
     expect(second.locator("#form-title")).to_have_text("New claim")
     expect(second.locator("#note")).to_have_value("typed in the first tab")
     assert len(second.evaluate(DRAFTS)) == 1  # taken over: one draft, now this tab's
+
+
+def test_a_draft_released_at_pagehide_stays_released_while_the_tab_goes(
+        page: Page, app: Flask, document):
+    """The focused field's change event (it blurs as the tab closes) and the beat come after
+    pagehide: neither may write the draft back as a live tab's (the next page would wait
+    15 s to take it over)."""
+    login(page, "alice")
+    open_document(page, document.id)
+    drag_select(page, HELICOPTER)
+    page.fill("#note", "typed, then the tab goes")
+    released = page.evaluate("""() => {
+        window.dispatchEvent(new PageTransitionEvent("pagehide", { persisted: false }));
+        const note = document.getElementById("note");
+        note.value = "typed, then the tab goes.";
+        note.dispatchEvent(new Event("change", { bubbles: true }));
+        const key = Object.keys(localStorage).find((k) => k.startsWith("annotator.draft."));
+        const entry = JSON.parse(localStorage.getItem(key));
+        return [entry.released, entry.payload.note];
+    }""")
+    assert released == [True, "typed, then the tab goes."]
+
+
+def test_a_page_back_from_the_back_forward_cache_starts_again_from_storage(
+        page: Page, app: Flask, document):
+    """At pagehide the page released its queue and draft to the next page; restored from the
+    back-forward cache it reloads instead of sending or showing them a second time."""
+    login(page, "alice")
+    open_document(page, document.id)
+    page.evaluate("() => { window.beforeRestore = true; }")
+    page.evaluate("""() => window.dispatchEvent(
+        new PageTransitionEvent("pageshow", { persisted: true }))""")
+    page.wait_for_function("() => window.beforeRestore === undefined")
+    expect(page.locator("#annotate")).to_have_attribute("data-ready", "true")
