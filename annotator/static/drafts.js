@@ -16,8 +16,9 @@ export class FormDraft {
     this.prefix = `annotator.draft.${scope}.`;
     this.key = this.prefix + tabId();
     this.kept = null; // this tab's draft as last stored
-    // From pagehide on the draft stays released (see the save queue's `gone`): a beat that
-    // fires while the tab closes wrote it back as a live tab's, and the next page waited.
+    // From pagehide on the draft stays released (see the save queue's `gone`): the focused
+    // field's change event or a beat, coming as the tab closed, wrote it back as a live
+    // tab's, and the next page waited.
     this.gone = false;
     window.addEventListener("pagehide", () => { this.gone = true; });
     setInterval(() => { if (this.kept && !this.gone) this.save(this.kept); }, BEAT_MS);

@@ -382,18 +382,26 @@ JUDY_TYPED = {"actor": "Syrian Observatory", "stance": "denies", "verdict": "ref
               "note": "judy: a missile, per two witnesses"}
 
 
-def judy_saves_an_edit_ruth_settled_meanwhile(page: Page, app: Flask, annotated,
-                                              make_user) -> tuple[int, Locator]:
-    """judy types a gold claim from alice's version of the differing unit in the Edit…
-    form; meanwhile ruth, a second adjudicator, accepts bob's version for the unit. judy
-    saves: ruth's gold claim (its id) and the box that shows both versions."""
+def judy_opens_the_differing_unit_beside_ruth(page: Page, annotated, make_user
+                                             ) -> tuple[Locator, Locator]:
+    """ruth joins as a second adjudicator; judy opens the review and the Edit… form of the
+    differing unit: the unit and its form."""
     document, differ = annotated["document"], annotated["differ"]
     projects.add_member(document.project, make_user("ruth"), "adjudicator")
     login(page, "judy")
     open_review(page, document.id)
     differing = unit(page, differ[0])
     differing.get_by_role("button", name="Edit…").click()
-    form = differing.locator("form.edit-form")
+    return differing, differing.locator("form.edit-form")
+
+
+def judy_saves_an_edit_ruth_settled_meanwhile(page: Page, app: Flask, annotated,
+                                              make_user) -> tuple[int, Locator]:
+    """judy types a gold claim from alice's version of the differing unit in the Edit…
+    form; meanwhile ruth, a second adjudicator, accepts bob's version for the unit. judy
+    saves: ruth's gold claim (its id) and the box that shows both versions."""
+    document, differ = annotated["document"], annotated["differ"]
+    differing, form = judy_opens_the_differing_unit_beside_ruth(page, annotated, make_user)
     form.locator('[name="actor"]').fill(JUDY_TYPED["actor"])
     form.locator('[name="stance"]').select_option(JUDY_TYPED["stance"])
     form.locator('[name="verdict"]').select_option(JUDY_TYPED["verdict"])
@@ -456,12 +464,7 @@ def test_a_unit_settled_apart_meanwhile_names_each_gold_claim(
     """ruth settles alice's and bob's versions of the unit apart, a gold claim each, while
     judy types hers: the box compares with the first and says the other stays."""
     document, differ = annotated["document"], annotated["differ"]
-    projects.add_member(document.project, make_user("ruth"), "adjudicator")
-    login(page, "judy")
-    open_review(page, document.id)
-    differing = unit(page, differ[0])
-    differing.get_by_role("button", name="Edit…").click()
-    form = differing.locator("form.edit-form")
+    _, form = judy_opens_the_differing_unit_beside_ruth(page, annotated, make_user)
     form.locator('[name="note"]').fill(JUDY_TYPED["note"])
     with app.app_context():
         ruth, doc = users.by_username("ruth"), db.session.get(Document, document.id)
