@@ -31,8 +31,10 @@ their drivers time them:
              (LS: POST annotation with 1 region; doccano: POST span); median
 
 and prints a table: per operation our time, Label Studio's, doccano's, and the faster peer's
-time over ours, against the target: at least 5x. Exit status 1 if a target is missed or a
-check fails (counts of documents, claims and exported lines).
+time over ours, against the target: at least 5x. It also prints how busy the machine was
+during the peers' run and during our fetch and create (busy and steal shares of /proc/stat):
+on a shared host a slow round is then told apart from a slow server. Exit status 1 if a
+target is missed or a check fails (counts of documents, claims and exported lines).
 """
 
 from __future__ import annotations
@@ -102,6 +104,28 @@ def load_peers_common(peers_dir: str) -> Any:
     import peers_common  # noqa: PLC0415
 
     return peers_common
+
+
+def cpu_ticks() -> list[int] | None:
+    """The machine's CPU time so far, by kind (/proc/stat's first line), or None off Linux."""
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            return [int(v) for v in fh.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+
+
+def cpu_share(before: list[int] | None, after: list[int] | None) -> dict[str, float] | None:
+    """Percent of the machine's CPU time between two samples that was busy (user, system,
+    interrupts) and that the hypervisor gave to other guests (steal): on a shared host the
+    second is the noise a latency median cannot show."""
+    if before is None or after is None:
+        return None
+    d = [b - a for a, b in zip(before, after, strict=True)]
+    total = sum(d) or 1
+    user, nice, system, _idle, _iowait, irq, softirq, steal = d
+    return {"busy_pct": round(100 * (user + nice + system + irq + softirq) / total, 1),
+            "steal_pct": round(100 * steal / total, 1)}
 
 
 def free_port() -> int:
@@ -232,11 +256,13 @@ def drive(pc: Any, port: int, project_id: int, token: str, username: str, n: int
     rnd = random.Random(7)
     sample = rnd.sample(sorted(ids), min(reps, len(ids)))
     g = []
+    ticks = cpu_ticks()
     for did in sample:
         t, doc = pc.timed(c.json, "GET", f"/api/v1/documents/{did}?include=claims")
         assert len(doc["claims"]) == 5 and doc["text"] == docs[ids[did]]["text"], doc.keys()
         g.append(t)
     out["get_task_median_ms"], out["get_task_p95_ms"] = pc.median_ms(g), pc.p95_ms(g)
+    out["cpu_during_fetch"] = cpu_share(ticks, ticks := cpu_ticks())
 
     p = []
     for did in sample:
@@ -247,6 +273,7 @@ def drive(pc: Any, port: int, project_id: int, token: str, username: str, n: int
         assert claim.get("id"), claim
         p.append(t)
     out["post_span_median_ms"], out["post_span_p95_ms"] = pc.median_ms(p), pc.p95_ms(p)
+    out["cpu_during_create"] = cpu_share(ticks, cpu_ticks())
     out["post_span_semantics"] = "POST /api/v1/documents/{d}/claims (1 claim: span + stance)"
     out["mem_end"] = pc.proc_tree_mem([server_pid])
     out["peak_rss_mb"] = out["mem_end"]["sum_hwm_mb"]
@@ -257,8 +284,10 @@ def peer_results(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     lines: list[str] = []
     if args.run_peers:
         script = Path(args.peers_dir) / "run_peers.sh"
+        ticks = cpu_ticks()
         done = subprocess.run(["bash", str(script), str(args.docs)], check=True,
                               stdout=subprocess.PIPE, text=True)
+        print(f"machine CPU during the peers' run: {cpu_share(ticks, cpu_ticks())}")
         lines = done.stdout.splitlines()
     elif args.peers_results:
         lines = Path(args.peers_results).read_text().splitlines()
@@ -338,7 +367,8 @@ def run(args: argparse.Namespace, pc: Any, peers: dict[str, dict[str, Any]]) -> 
               f"at start: {os.getloadavg()[0]:.2f}")
         ours = drive(pc, port, project_id, token, username, args.docs, args.reps, proc.pid)
         ours.update(server=what, database=dialect, load_avg_end=round(os.getloadavg()[0], 2))
-        print(f"load average at end: {os.getloadavg()[0]:.2f}")
+        print(f"load average at end: {os.getloadavg()[0]:.2f}; machine CPU during fetch: "
+              f"{ours['cpu_during_fetch']}, during create: {ours['cpu_during_create']}")
         print(json.dumps(ours))
         if args.out:
             with open(args.out, "a", encoding="utf-8") as fh:
