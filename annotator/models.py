@@ -180,6 +180,11 @@ class Claim(db.Model):
         Index("ix_claim_document_annotator", "document_id", "annotator_id"),
         # A create replayed after a lost response finds the claim it already made.
         UniqueConstraint("annotator_id", "client_id", name="uq_claim_annotator_id_client_id"),
+        # One suggestion makes at most one live claim of each annotator, even when two
+        # accepts (the list and a tab's form) race past the check in the service.
+        Index("uq_claim_live_suggestion", "document_id", "annotator_id", "suggestion_key",
+              unique=True, sqlite_where=text("deleted_at IS NULL"),
+              postgresql_where=text("deleted_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -208,6 +213,9 @@ class Claim(db.Model):
     # then keeps what was proposed (source, model version, span, actor, stance).
     origin: Mapped[str] = mapped_column(String(20), default="manual", server_default="manual")
     suggestion: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The accepted suggestion's id ("start-end" of the proposed span), or None: the key of
+    # uq_claim_live_suggestion (None for manual claims, which the index then never compares).
+    suggestion_key: Mapped[str | None] = mapped_column(String(24))
     # The idempotency key the browser generated for the create (a UUID), or None.
     client_id: Mapped[str | None] = mapped_column(String(64))
 

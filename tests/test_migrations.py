@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app
+from sqlalchemy import select
 
 from annotator.db import db
 
@@ -59,3 +61,51 @@ def test_0008_puts_old_link_events_in_their_claims_history(document, client, tok
     history = client.get(f"/api/v1/claims/{claim_id}/history",
                          headers=token_for("alice")).get_json()
     assert [e["action"] for e in history] == ["create", "link", "unlink"]
+
+
+
+def test_0009_keys_accepted_claims_and_keeps_a_raced_second_one_unkeyed(document):
+    """Before 0009 two racing accepts could store two live claims from one suggestion: the
+    first gets the key (under the unique index), the second stays, unkeyed; a deleted one
+    gets its key, a manual one none."""
+    import sqlalchemy as sa
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy.exc import IntegrityError
+
+    from annotator.models import Claim, utcnow
+    from annotator.services import users
+    from tests.conftest import SAMPLE_TEXT, span
+
+    alice_id = users.by_username("alice").id
+    start, end = span(SAMPLE_TEXT, "no aircraft was lost")
+    document_id = document.id
+    db.session.remove()
+    downgrade(revision="0008")
+    # The claim table as 0008 left it: every column of the model but suggestion_key.
+    old_claim = sa.table("claim", *(sa.column(c.name, c.type) for c in Claim.__table__.c
+                                    if c.name != "suggestion_key"))
+
+    def stored(origin: str, deleted: bool = False) -> int:
+        row = {"document_id": document_id, "annotator_id": alice_id, "start": start,
+               "end": end, "text": "no aircraft was lost", "stance": "denies", "note": "",
+               "scheme_version": 1, "is_gold": False, "rejected": False, "version": 1,
+               "created_at": utcnow(), "updated_at": utcnow(), "origin": origin,
+               "deleted_at": utcnow() if deleted else None,
+               "suggestion": ({"start": start, "end": end, "source": "rules"}
+                              if origin == "suggestion" else None)}
+        with db.engine.begin() as connection:
+            return connection.execute(sa.insert(old_claim).values(row)
+                                      .returning(old_claim.c.id)).scalar_one()
+
+    deleted, first, raced, manual = (stored("suggestion", deleted=True), stored("suggestion"),
+                                     stored("suggestion"), stored("manual"))
+    upgrade()
+    keys = dict(db.session.execute(select(Claim.id, Claim.suggestion_key)).all())
+    assert keys == {deleted: f"{start}-{end}", first: f"{start}-{end}", raced: None,
+                    manual: None}
+    # The index holds from now on: the raced claim cannot take the key while the first lives.
+    with pytest.raises(IntegrityError):
+        db.session.execute(sa.update(Claim.__table__).where(Claim.id == raced)
+                           .values(suggestion_key=f"{start}-{end}"))
+        db.session.flush()
+    db.session.rollback()

@@ -643,6 +643,81 @@ def test_an_edited_copy_of_a_suggestion_already_accepted_is_a_conflict(client, p
                        ).status_code == 201
 
 
+def accept_elsewhere_just_before_the_insert(monkeypatch, client, port, headers, suggestion_id):
+    """The race: another request (the list's accept, in another tab) accepts the suggestion
+    and commits after this request's checks passed, just before its INSERT."""
+    insert_claim = claims._insert_claim
+
+    def other_request_first(claim):
+        monkeypatch.setattr(claims, "_insert_claim", insert_claim)  # once
+        other = client.post(url(port, f"/{suggestion_id}/accept"), headers=headers)
+        assert other.status_code == 201, other.get_json()
+        accepted.append(other.get_json())
+        insert_claim(claim)
+
+    accepted: list[dict] = []
+    monkeypatch.setattr(claims, "_insert_claim", other_request_first)
+    return accepted
+
+
+def alices_live_claims(port) -> list[int]:
+    db.session.rollback()
+    return db.session.scalars(select(Claim.id).where(
+        Claim.document_id == port.id, Claim.annotator_id == users.by_username("alice").id,
+        Claim.deleted_at.is_(None))).all()
+
+
+def test_a_form_save_racing_an_accept_of_its_suggestion_is_a_conflict(
+        monkeypatch, client, port, token_for):
+    """Both passed the check before either was stored: the database's unique index over
+    live accepted claims stops the second, which answers 409 with the first."""
+    headers = token_for("alice")
+    first = client.get(url(port), headers=headers).get_json()["suggestions"][0]
+    accepted = accept_elsewhere_just_before_the_insert(monkeypatch, client, port, headers,
+                                                       first["id"])
+    body = {"start": first["start"], "end": first["end"], "text": first["text"],
+            "stance": "confirms", "suggestion_id": first["id"], "client_id": "racing-copy"}
+    copy = client.post(f"/api/v1/documents/{port.id}/claims", headers=headers, json=body)
+    assert copy.status_code == 409, copy.get_json()
+    assert copy.get_json()["current"]["id"] == accepted[0]["id"]
+    assert alices_live_claims(port) == [accepted[0]["id"]]
+
+
+def test_two_racing_accepts_of_one_suggestion_make_one_claim(
+        monkeypatch, client, port, token_for):
+    headers = token_for("alice")
+    first = client.get(url(port), headers=headers).get_json()["suggestions"][0]
+    accepted = accept_elsewhere_just_before_the_insert(monkeypatch, client, port, headers,
+                                                       first["id"])
+    second = client.post(url(port, f"/{first['id']}/accept"), headers=headers,
+                         json={"note": "accepted in the other tab"})
+    assert second.status_code == 200, second.get_json()  # as a repeated accept answers
+    assert second.get_json()["id"] == accepted[0]["id"]
+    assert alices_live_claims(port) == [accepted[0]["id"]]
+
+
+def test_restoring_a_claim_whose_suggestion_was_accepted_again_is_a_conflict(
+        client, port, token_for):
+    """Deleted, then the suggestion accepted again: restoring the first would make two
+    live claims from one suggestion. The manager is told which claim stands in the way."""
+    alice, manager = token_for("alice"), token_for("maria")
+    first = client.get(url(port), headers=alice).get_json()["suggestions"][0]
+    old = client.post(url(port, f"/{first['id']}/accept"), headers=alice).get_json()
+    client.delete(f"/api/v1/claims/{old['id']}?version={old['version']}", headers=alice)
+    new = client.post(url(port, f"/{first['id']}/accept"), headers=alice).get_json()
+    assert new["id"] != old["id"]
+    refused = client.post(f"/api/v1/claims/{old['id']}/restore", headers=manager)
+    assert refused.status_code == 409
+    assert f"claim #{new['id']} was accepted from the same suggestion" in \
+        refused.get_json()["error"]
+    assert refused.get_json()["current"]["id"] == new["id"]
+    assert alices_live_claims(port) == [new["id"]]
+    client.delete(f"/api/v1/claims/{new['id']}?version={new['version']}", headers=alice)
+    restored = client.post(f"/api/v1/claims/{old['id']}/restore", headers=manager)
+    assert restored.status_code == 200 and restored.get_json()["id"] == old["id"]
+    assert alices_live_claims(port) == [old["id"]]
+
+
 def test_a_replayed_create_from_a_suggestion_answers_with_its_claim(client, port, token_for):
     """The create's answer was lost; meanwhile its claim was deleted and the suggestion
     accepted from the list: the replay (same client_id) still gets the claim it made."""

@@ -251,6 +251,9 @@ def _document() -> dict[str, Any]:
         "/claims/{cid}/restore": {"post": {
             "summary": "Restore a deleted claim (managers)", "parameters": [cid],
             "responses": {"200": _json(_ref("Claim"), "The restored claim"),
+                          "409": _json(_ref("Error"), "The claim was accepted from a "
+                                       "suggestion that its annotator has accepted again "
+                                       "since; `current` holds that live claim"),
                           **_errors(400, 401, 403, 404)}}},
         "/claims/{cid}": {
             "get": {"summary": "One claim", "parameters": [cid],

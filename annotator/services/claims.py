@@ -497,6 +497,7 @@ def create_claim(user: User, document: Document, payload: Any, *,
                   is_gold=sources is not None, source_claim_ids=sources,
                   client_id=data.get("client_id"),
                   origin="suggestion" if suggestion else "manual", suggestion=suggestion,
+                  suggestion_key=suggestion_key(suggestion),
                   all_evidence=[])  # set: read after the flush without a query
     _apply(claim, project, data)
     if data.get("evidence"):
@@ -511,6 +512,21 @@ def create_claim(user: User, document: Document, payload: Any, *,
     if commit:
         commit_keeping_state()
     return claim
+
+
+def suggestion_key(provenance: dict[str, Any] | None) -> str | None:
+    """The accepted suggestion's id ("start-end" of the span it proposed), or None."""
+    if not provenance:
+        return None
+    return f"{provenance['start']}-{provenance['end']}"
+
+
+def live_claim_from_suggestion(annotator_id: int, document_id: int, key: str
+                               ) -> Claim | None:
+    """The annotator's live claim on the document accepted from this suggestion, if any."""
+    return db.session.execute(select(Claim).where(
+        Claim.document_id == document_id, Claim.annotator_id == annotator_id,
+        Claim.suggestion_key == key, Claim.deleted_at.is_(None))).scalar_one_or_none()
 
 
 def claim_by_client_id(user: User, client_id: str) -> Claim | None:
@@ -529,16 +545,15 @@ def create_claim_once(user: User, document: Document, payload: Any, *,
     racing requests with one key meet the unique constraint: the loser returns the winner's.
     """
     key = payload.get("client_id") if isinstance(payload, dict) else None
-    if not isinstance(key, str):
-        return create_claim(user, document, payload, suggestion=suggestion), True
-    existing = claim_by_client_id(user, key)
+    existing = claim_by_client_id(user, key) if isinstance(key, str) else None
     if existing is None:
         try:
             return create_claim(user, document, payload, suggestion=suggestion), True
         except IntegrityError:
             db.session.rollback()
-            existing = claim_by_client_id(user, key)
+            existing = claim_by_client_id(user, key) if isinstance(key, str) else None
             if existing is None:
+                _raise_if_suggestion_taken(user, document, suggestion)
                 raise
     if existing.document_id != document.id:
         raise InvalidInput("this client_id already made a claim on another document",
@@ -613,14 +628,41 @@ def delete_claim(user: User, claim: Claim, version: int | None = None) -> None:
     db.session.commit()
 
 
+def _raise_if_suggestion_taken(user: User, document: Document,
+                               suggestion: dict[str, Any] | None) -> None:
+    """After a create met uq_claim_live_suggestion (an accept of the same suggestion
+    committed between the service's check and this INSERT): Conflict with that claim."""
+    key = suggestion_key(suggestion)
+    twin = live_claim_from_suggestion(user.id, document.id, key) if key else None
+    if twin is not None:
+        raise Conflict(f"this suggestion was already accepted as claim #{twin.id}",
+                       viewed_claim(user, twin))
+
+
 def restore_claim(user: User, claim: Claim) -> Claim:
-    """Bring a soft-deleted claim back (managers); a live claim is returned unchanged."""
+    """Bring a soft-deleted claim back (managers); a live claim is returned unchanged.
+    Conflict when the annotator has accepted the claim's suggestion again since: one
+    suggestion makes at most one live claim of each annotator."""
     if claim.deleted_at is None:
         return claim
     project = db.session.get(Project, claim.document.project_id)
     before = {"deleted_at": isoformat(claim.deleted_at)}
-    claim.deleted_at = None
-    db.session.flush()
+    twin = (live_claim_from_suggestion(claim.annotator_id, claim.document_id,
+                                       claim.suggestion_key)
+            if claim.suggestion_key else None)
+    if twin is None:
+        claim.deleted_at = None
+        try:
+            db.session.flush()
+        except IntegrityError:  # the twin was accepted meanwhile
+            db.session.rollback()
+            twin = live_claim_from_suggestion(claim.annotator_id, claim.document_id,
+                                              claim.suggestion_key)
+            if twin is None:
+                raise
+    if twin is not None:
+        raise Conflict(f"claim #{twin.id} was accepted from the same suggestion since: "
+                       "delete it to restore this one", viewed_claim(user, twin))
     _audit(user, project, "restore", claim, before, claim_to_dict(claim))
     db.session.commit()
     return claim

@@ -23,6 +23,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..db import db
 from ..models import (
@@ -274,7 +275,17 @@ def accept(user: User, document: Document, suggestion_id: str,
     if payload.get("actor") is None:
         payload.pop("actor", None)
     provenance = _provenance(suggestion, ref, payload)
-    return claims.create_claim(user, document, payload, suggestion=provenance), True
+    try:
+        return claims.create_claim(user, document, payload, suggestion=provenance), True
+    except IntegrityError:
+        # Another accept of this suggestion (the form, another tab) committed after the
+        # check above: answer with its claim, as a repeated accept does.
+        db.session.rollback()
+        twin = claims.live_claim_from_suggestion(user.id, document.id,
+                                                  claims.suggestion_key(provenance))
+        if twin is None:
+            raise
+        return twin, False
 
 
 def _provenance(suggestion: Suggestion, ref: _ModelRef | None,
