@@ -173,6 +173,9 @@ class Actor(db.Model):
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
+_LIVE_AND_KEYED = "deleted_at IS NULL AND suggestion_key IS NOT NULL"
+
+
 class Claim(db.Model):
     __table_args__ = (
         CheckConstraint('start >= 0', name="start_not_negative"),
@@ -181,10 +184,11 @@ class Claim(db.Model):
         # A create replayed after a lost response finds the claim it already made.
         UniqueConstraint("annotator_id", "client_id", name="uq_claim_annotator_id_client_id"),
         # One suggestion makes at most one live claim of each annotator, even when two
-        # accepts (the list and a tab's form) race past the check in the service.
+        # accepts (the list and a tab's form) race past the check in the service. Manual
+        # claims (no key) stay out of it: creating one writes no page of this index.
         Index("uq_claim_live_suggestion", "document_id", "annotator_id", "suggestion_key",
-              unique=True, sqlite_where=text("deleted_at IS NULL"),
-              postgresql_where=text("deleted_at IS NULL")),
+              unique=True, sqlite_where=text(_LIVE_AND_KEYED),
+              postgresql_where=text(_LIVE_AND_KEYED)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -21,6 +21,9 @@ down_revision = '0008'
 branch_labels = None
 depends_on = None
 
+# Manual claims (no key) stay out of the index: a create of one writes no page of it.
+LIVE_AND_KEYED = 'deleted_at IS NULL AND suggestion_key IS NOT NULL'
+
 
 def upgrade():
     with op.batch_alter_table('claim', schema=None) as batch_op:
@@ -52,8 +55,8 @@ def upgrade():
     with op.batch_alter_table('claim', schema=None) as batch_op:
         batch_op.create_index('uq_claim_live_suggestion',
                               ['document_id', 'annotator_id', 'suggestion_key'], unique=True,
-                              sqlite_where=sa.text('deleted_at IS NULL'),
-                              postgresql_where=sa.text('deleted_at IS NULL'))
+                              sqlite_where=sa.text(LIVE_AND_KEYED),
+                              postgresql_where=sa.text(LIVE_AND_KEYED))
 
 
 def downgrade():
