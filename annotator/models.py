@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import enum
+import hashlib
+import hmac
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
@@ -74,6 +77,19 @@ class User(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session and the remember cookie: the id and a mark
+        of the password, so a password change ends every other session and remember cookie
+        (as Django's session auth hash does). Checked by auth's user loader."""
+        return f"{self.id}:{self.password_mark()}"
+
+    def password_mark(self) -> str:
+        # Keyed: the session cookie is readable, and must not carry a plain function of
+        # the hash.
+        key = current_app.secret_key
+        key = key.encode() if isinstance(key, str) else key or b""
+        return hmac.new(key, self.password_hash.encode(), hashlib.sha256).hexdigest()[:20]
 
 
 class ApiToken(db.Model):

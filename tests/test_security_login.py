@@ -236,3 +236,83 @@ def test_logout_is_a_post_with_this_sessions_csrf_token(app, client, auth, proje
     assert response.status_code == 302
     assert urlsplit(response.headers["Location"]).path == "/login"
     assert not logged_in(client)
+
+
+# ---------- sessions end with the password ----------
+
+
+def change_password(client, auth, new: str):
+    return client.post("/account/password", data={
+        "current_password": PASSWORD, "new_password": new, "confirm": new,
+        "csrf_token": auth.csrf_token("/account/password")})
+
+
+def test_a_password_change_logs_out_the_other_sessions_and_remember_cookies(app, project):
+    """Someone who learnt alice's password logged in (and was remembered) in their own
+    browser; alice changes her password in hers: theirs stops working, hers goes on."""
+    thief = IsolatedClient(app, app.response_class, use_cookies=True)
+    assert login_with_remember(thief).status_code == 302
+    remember = thief.get_cookie("remember_token").value
+    alice = IsolatedClient(app, app.response_class, use_cookies=True)
+    alice_auth = AuthActions(alice)
+    alice_auth.login("alice")
+    assert logged_in(thief) and logged_in(alice)
+
+    response = change_password(alice, alice_auth, "a-new-long-password")
+    assert response.status_code == 302
+    assert logged_in(alice)
+    assert "other sessions are logged out" in alice.get(
+        "/account/password").get_data(as_text=True)
+    assert not logged_in(thief)
+    # The remember cookie alone (no session) no longer logs anybody in either.
+    replay = IsolatedClient(app, app.response_class, use_cookies=True)
+    replay.set_cookie("remember_token", remember)
+    assert not logged_in(replay)
+    # The new password works, the old one does not.
+    assert AuthActions(IsolatedClient(app, app.response_class, use_cookies=True)).login(
+        "alice", "a-new-long-password").status_code == 302
+    assert AuthActions(IsolatedClient(app, app.response_class, use_cookies=True)).login(
+        "alice").status_code == 400
+
+
+def test_a_remembered_browser_stays_remembered_after_its_own_password_change(app, project):
+    alice = IsolatedClient(app, app.response_class, use_cookies=True)
+    assert login_with_remember(alice).status_code == 302
+    old = alice.get_cookie("remember_token").value
+    assert change_password(alice, AuthActions(alice), "a-new-long-password").status_code == 302
+    new = alice.get_cookie("remember_token").value
+    assert new != old
+    # The new cookie alone (the session gone, as after closing the browser) logs alice in.
+    fresh = IsolatedClient(app, app.response_class, use_cookies=True)
+    fresh.set_cookie("remember_token", new)
+    assert logged_in(fresh)
+
+
+def test_a_session_cookie_without_the_password_mark_logs_nobody_in(app, project):
+    """Sessions written before the mark (the bare id) or with a forged one."""
+    from flask.sessions import SecureCookieSessionInterface
+
+    serializer = SecureCookieSessionInterface().get_signing_serializer(app)
+    alice_id = users.by_username("alice").id
+    for forged in (str(alice_id), f"{alice_id}:", f"{alice_id}:{'0' * 20}"):
+        client = IsolatedClient(app, app.response_class, use_cookies=True)
+        client.set_cookie("session", serializer.dumps({"_user_id": forged, "_fresh": True}))
+        assert not logged_in(client), forged
+
+
+def test_the_csrf_secret_of_the_session_before_login_does_not_work_after_it(app, project):
+    """A cookie planted before the login (its CSRF token known to whoever planted it) must
+    not give them a working token for the logged-in session."""
+    client = IsolatedClient(app, app.response_class, use_cookies=True)
+    auth = AuthActions(client)
+    planted = auth.csrf_token("/login")
+    assert client.post("/login", data={"username": "alice", "password": PASSWORD,
+                                       "csrf_token": planted}).status_code == 302
+    attempt = client.post(f"/api/v1/projects/{project.id}/actors",
+                          json={"name": "Planted Actor"}, headers={"X-CSRFToken": planted})
+    assert attempt.status_code == 400
+    own = auth.csrf_token("/")
+    assert own != planted
+    made = client.post(f"/api/v1/projects/{project.id}/actors",
+                       json={"name": "Own Actor"}, headers={"X-CSRFToken": own})
+    assert made.status_code == 201, made.get_json()

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, login_user
 
 from ..forms import show_errors
 from ..services import users
@@ -27,7 +38,13 @@ def password() -> ResponseReturnValue:
             show_errors(form, exc)
             status = 422
         else:
-            flash("Your password has been changed.")
+            # Every session and remember cookie of the old password now logs nobody in
+            # (User.get_id); this one goes on under the new password, remembered as before.
+            remembered = request.cookies.get(
+                current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")) is not None
+            session.clear()
+            login_user(current_user._get_current_object(), remember=remembered)
+            flash("Your password has been changed. Your other sessions are logged out.")
             return redirect(url_for(".password"))
     elif form.is_submitted():
         status = 422

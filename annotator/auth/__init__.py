@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+
 from flask import Flask
 from flask_login import LoginManager
 
@@ -14,8 +16,16 @@ login_manager.session_protection = "strong"
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+def _load_user(session_id: str) -> User | None:
+    # "id:mark" (User.get_id): a session or remember cookie made before the user's
+    # password last changed names the user with another mark, and logs nobody in.
+    user_id, _, mark = session_id.partition(":")
+    if not (user_id.isdigit() and mark):
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not hmac.compare_digest(mark, user.password_mark()):
+        return None
+    return user
 
 
 def init_app(app: Flask) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -37,6 +37,9 @@ def login() -> ResponseReturnValue:
             form.password.errors.append(exc.fields["password"])
             status = 400
         else:
+            # A new session at login: what the anonymous session held (its CSRF secret,
+            # which a cookie planted before the login would know) does not carry over.
+            session.clear()
             login_user(user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")))
     elif request.method == "POST":
@@ -50,6 +53,7 @@ def logout() -> ResponseReturnValue:
     form = LogoutForm()
     if form.validate_on_submit():
         logout_user()
+        session.clear()  # the CSRF secret too: the next user of this browser gets their own
         flash("You are logged out.")
         return redirect(url_for("auth.login"))
     return redirect(url_for("projects.index"))
