@@ -930,9 +930,27 @@ window.addEventListener("pagehide", () => rememberDraft(true));
 // than send (or show) them a second time.
 window.addEventListener("pageshow", (event) => { if (event.persisted) window.location.reload(); });
 
+// Whether the open claim form holds something a user would not want dropped unseen: an
+// existing claim changed, or a new one given more than its span.
+function formHasWork() {
+  if (form.hidden || !state.draft || isReadOnly()) return false;
+  if (state.refusedDraft) return true;
+  const payload = collectPayload();
+  if (state.editing) return !sameClaimContent(state.editing, payload);
+  return Boolean(payload.stance || payload.actor || payload.verdict || payload.note.trim()
+    || payload.actor_mention || payload.evidence.length);
+}
+
 // Queued changes are sent by this document's page: it is left (or marked done) only once
-// they are stored, so no edit waits behind in the browser for a page nobody reopens.
+// they are stored, so no edit waits behind in the browser for a page nobody reopens. An open
+// claim form with unsaved work stops it too: marking the document done without that claim,
+// or leaving it in a draft nobody comes back to, is not what the user meant.
 async function settled() {
+  if (formHasWork()) {
+    setSaveStatus("Save or cancel the open claim first");
+    form.querySelector('input:not([type="hidden"]), textarea')?.focus();
+    return false;
+  }
   for (let waited = 0; queue.pending && !queue.conflict && waited < 5000; waited += 100) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -1024,13 +1042,32 @@ const actions = {
 };
 const actionNames = { save: "Save claim", cancel: "Cancel / close", delete: "Delete claim", add_evidence: "Add evidence", mark_done: "Mark done & next", next_document: "Next document", previous_document: "Previous document" };
 
+// Keys that edit or move through text whatever the modifier (Ctrl+Delete deletes a word,
+// Alt+ArrowLeft moves by a word on a Mac): in a text field they are the field's.
+const TEXT_EDITING_KEYS = new Set(["Delete", "Backspace", "ArrowLeft", "ArrowRight", "ArrowUp",
+  "ArrowDown", "Home", "End"]);
+
 document.addEventListener("keydown", (event) => {
   // A focused radio button (a clicked stance) takes no typed text: the stance keys still apply.
   const typing = event.target.closest('input:not([type="radio"]), textarea, select');
+  const inText = event.target.closest('input:not([type="radio"]):not([type="checkbox"]), textarea');
   const plain = !event.ctrlKey && !event.altKey && !event.metaKey;
   for (const [action, spec] of Object.entries(scheme.shortcuts || {})) {
     if (typing && plain && spec !== "Escape") continue; // plain keys belong to the field being typed in
-    if (matches(event, spec)) { event.preventDefault(); actions[action](); return; }
+    if (inText && TEXT_EDITING_KEYS.has(event.key)) continue;
+    if (!matches(event, spec)) continue;
+    event.preventDefault();
+    // Escape in a field (say, to close the actor list) leaves the field first when the
+    // form holds unsaved work: a second Escape cancels. One key should not drop typing. (A
+    // refused change is never dropped by a key: cancel says so.)
+    if (action === "cancel" && inText && form.contains(inText) && !state.refusedDraft
+        && formHasWork()) {
+      inText.blur();
+      setSaveStatus("Press Escape again to discard this claim's changes");
+      return;
+    }
+    actions[action]();
+    return;
   }
   if (form.hidden || isReadOnly() || (typing && plain)) return;
   for (const stance of scheme.stances) {

@@ -287,11 +287,17 @@ def test_keyboard_escape_cancels_and_stores_nothing(page: Page, app: Flask, doc_
     open_claim_form(page, NO_AIRCRAFT)
     page.keyboard.press("1")
     expect(page.locator('input[name="stance"][value="asserts"]')).to_be_checked()
-    # In a text field the digits are text, not stance keys; Escape still cancels from there.
+    # In a text field the digits are text, not stance keys. Escape there first leaves the
+    # field (it may be meant for the actor list) and says a second one discards the typing.
     page.click("#actor")
     page.keyboard.type("Brigade 2")
     expect(page.locator("#actor")).to_have_value("Brigade 2")
     expect(page.locator('input[name="stance"][value="asserts"]')).to_be_checked()
+    page.keyboard.press("Escape")
+    expect(page.locator("#save-status")).to_have_text(
+        "Press Escape again to discard this claim's changes")
+    expect(page.locator("#claim-form")).to_be_visible()
+    expect(page.locator("#actor")).not_to_be_focused()
     page.keyboard.press("Escape")
     expect(page.locator("#claim-form")).to_be_hidden()
     expect(page.locator("#hint")).to_be_visible()
@@ -330,6 +336,49 @@ def test_keyboard_mark_done(page: Page, app: Flask, doc_ids):
     page.keyboard.press("Control+d")
     page.wait_for_url(f"**/documents/{doc_ids['d2']}")
     assert _status(app, "alice", doc_ids["d1"]) == "done"
+
+
+def test_text_editing_keys_in_a_field_edit_the_text_not_the_claim(
+        page: Page, app: Flask, document, doc_ids):
+    """Ctrl+Delete is the delete-claim shortcut, and also "delete the next word": in the
+    note it deletes the word. Out of the fields it deletes the claim, as before."""
+    did = doc_ids["d1"]
+    first = make_claim(document, "alice", HELICOPTER, note="two words").id
+    login(page, "alice")
+    open_document(page, did)
+    page.locator(f'#claim-list button[data-claim-id="{first}"]').click()
+    page.click("#note")
+    page.keyboard.press("Control+Home")
+    page.keyboard.press("Control+Delete")
+    expect(page.locator("#note")).not_to_have_value("two words")
+    expect(page.locator("#claim-form")).to_be_visible()
+    assert [c["id"] for c in stored_claims(app, did)] == [first]
+    page.click("#form-title")  # out of the field
+    page.keyboard.press("Control+Delete")
+    wait_saved(page, "Deleted")
+    assert stored_claims(app, did) == []
+
+
+def test_marking_done_with_an_unsaved_claim_open_asks_to_save_it_first(
+        page: Page, app: Flask, doc_ids):
+    did = doc_ids["d1"]
+    login(page, "alice")
+    open_document(page, did)
+    open_claim_form(page, HELICOPTER)
+    page.keyboard.press("1")
+    page.fill("#note", "not saved yet")
+    page.keyboard.press("Control+d")
+    expect(page.locator("#save-status")).to_have_text("Save or cancel the open claim first")
+    page.click("#mark-done")
+    expect(page.locator("#save-status")).to_have_text("Save or cancel the open claim first")
+    expect(page.locator("#claim-form")).to_be_visible()
+    assert _status(app, "alice", did) == "in_progress"
+    page.click("#save-claim")
+    wait_saved(page)
+    page.click("#mark-done")
+    page.wait_for_url(f"**/documents/{doc_ids['d2']}")
+    assert _status(app, "alice", did) == "done"
+    assert [c["note"] for c in stored_claims(app, did)] == ["not saved yet"]
 
 
 def test_missing_stance_shows_field_error_and_stores_nothing(page: Page, app: Flask, doc_ids):
