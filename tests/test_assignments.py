@@ -228,6 +228,30 @@ def test_next_document_prefers_work_in_progress(document):
     assert assignments.next_document(project, alice).id == document.id
 
 
+def test_mark_done_on_the_last_document_leads_back_to_an_unfinished_earlier_one(
+        client, project, token_for):
+    """Bob opened the last document first: done with it, his next unfinished document is
+    the first one he has not finished, not the end of the list."""
+    _import(project, 4)
+    assignments.assign(project, 2)
+    ordered = db.session.scalars(select(Document).where(Document.project_id == project.id)
+                                 .order_by(Document.position, Document.id)).all()
+    bob = token_for("bob")
+    first_done = client.put(f"/api/v1/documents/{ordered[0].id}/status",
+                            json={"status": "done"}, headers=bob)
+    assert first_done.get_json()["next_document_id"] == ordered[1].id
+    last = client.put(f"/api/v1/documents/{ordered[-1].id}/status", json={"status": "done"},
+                      headers=bob)
+    assert last.status_code == 200
+    assert last.get_json()["next_document_id"] == ordered[1].id  # round to the top
+    for document in ordered[1:-1]:
+        client.put(f"/api/v1/documents/{document.id}/status", json={"status": "done"},
+                   headers=bob)
+    again = client.put(f"/api/v1/documents/{ordered[-1].id}/status", json={"status": "done"},
+                       headers=bob)
+    assert again.get_json()["next_document_id"] is None  # all done: nothing to go round to
+
+
 def test_cli_assign(app, project):
     _import(project, 3)
     result = app.test_cli_runner().invoke(args=["assign", project.name, "--per-document", "2"])

@@ -328,7 +328,8 @@ def neighbour(document: Document, user: User, *, forward: bool = True,
               unfinished_only: bool = True) -> Document | None:
     """The next (or previous) document the user may open, in project order.
 
-    With `unfinished_only`, only documents assigned to the user and still open for them.
+    With `unfinished_only`, only documents assigned to the user and still open for them;
+    forward, the first such one from the top when none is left after this document.
     """
     order = (Document.position, Document.id)
     query = select(Document).where(Document.project_id == document.project_id)
@@ -349,7 +350,15 @@ def neighbour(document: Document, user: User, *, forward: bool = True,
         query = query.where(Document.id.in_(mine))
     elif not access.sees_all_documents(user, document.project):
         query = query.where(Document.id.in_(mine))
-    return db.session.execute(query.limit(1)).scalar_one_or_none()
+    found = db.session.execute(query.limit(1)).scalar_one_or_none()
+    if found is None and forward and unfinished_only:
+        # "Your next unfinished document" also means one earlier in the list (skipped
+        # over, or opened out of order): past the last, the queue goes round once.
+        found = db.session.execute(
+            select(Document).where(Document.project_id == document.project_id,
+                                   Document.id != document.id, Document.id.in_(mine))
+            .order_by(*order).limit(1)).scalar_one_or_none()
+    return found
 
 
 def first_document(project: Project) -> Document | None:
