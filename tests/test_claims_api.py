@@ -244,6 +244,39 @@ def test_patch_of_a_claim_with_an_actor_bumps_the_version_once(client, document,
     assert [e.text for e in claim.evidence] == ["machine-gun fire"]
 
 
+def test_a_patch_that_changes_nothing_stores_nothing(client, document, token_for):
+    """A form opened and saved as it is: same version, no history event, and another tab's
+    edit made on that version still goes through instead of meeting a needless 409."""
+    alice = token_for("alice")
+    created = create(client, alice, document, actor="Amaq", note="as it was", evidence=[
+        {"type": "video", "relation": "contradicts", "start": EVIDENCE_AT[0],
+         "end": EVIDENCE_AT[1]}])
+    url = f"/api/v1/claims/{created['id']}"
+    same = {k: created[k] for k in ("start", "end", "text", "actor", "stance", "note")}
+    same["evidence"] = [{k: e[k] for k in ("id", "type", "relation", "start", "end")}
+                        for e in created["evidence"]]
+    history = client.get(f"{url}/history", headers=alice).get_json()
+    for body in ({"version": 1}, {"version": 1, **same}):
+        response = client.patch(url, headers=alice, json=body)
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json()["version"] == 1
+    assert client.get(f"{url}/history", headers=alice).get_json() == history
+    other_tab = client.patch(url, headers=alice, json={"version": 1, "note": "changed"})
+    assert other_tab.status_code == 200 and other_tab.get_json()["version"] == 2
+    # Reordering the evidence is a change (its order is the claim's).
+    reordered = client.patch(url, headers=alice, json={"version": 2, "evidence": [
+        *same["evidence"], {"type": "video", "relation": "supports"}]})
+    assert reordered.get_json()["version"] == 3
+    items = reordered.get_json()["evidence"]
+    swapped = client.patch(url, headers=alice, json={"version": 3, "evidence": [
+        {k: e[k] for k in ("id", "type", "relation")} | (
+            {"start": e["start"], "end": e["end"]} if e.get("start") is not None else {})
+        for e in reversed(items)]})
+    assert swapped.status_code == 200 and swapped.get_json()["version"] == 4
+    assert [e["id"] for e in swapped.get_json()["evidence"]] == [e["id"] for e in
+                                                                reversed(items)]
+
+
 def test_patch_moving_the_span_with_its_text_is_stored(client, document, token_for):
     alice = token_for("alice")
     created = create(client, alice, document)

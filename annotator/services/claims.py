@@ -570,7 +570,8 @@ def _set_live_evidence(claim: Claim) -> None:
 
 
 def update_claim(user: User, claim: Claim, payload: Any) -> Claim:
-    """Change a claim; the payload's `version` must be the stored one, else Conflict."""
+    """Change a claim; the payload's `version` must be the stored one, else Conflict. A
+    payload that changes nothing stores nothing: same version, no history event."""
     data = _schema_checked(payload, required=("version",))
     if "client_id" in data:
         raise InvalidInput("client_id names a create, not an edit",
@@ -596,6 +597,11 @@ def update_claim(user: User, claim: Claim, payload: Any) -> Claim:
         raise InvalidInput("unknown evidence id", unknown)
     _apply(claim, project, merged)
     changes = _apply_evidence(claim, merged["evidence"])
+    moved = any(db.session.is_modified(e) for e in claim.all_evidence)  # reordered
+    if not (changes or moved or db.session.is_modified(claim, include_collections=False)):
+        # Saved as it is (a form opened and saved, a replay): nothing to store. A new
+        # version would make another tab's pending edit of the claim a needless conflict.
+        return claim
     claim.updated_at = utcnow()  # also forces the version bump when only evidence changed
     try:
         db.session.flush()
@@ -604,7 +610,7 @@ def update_claim(user: User, claim: Claim, payload: Any) -> Claim:
         current = db.session.get(Claim, claim.id)
         raise Conflict("the claim was changed since you loaded it",
                        viewed_claim(user, current)) from None
-    if changes:  # the view-only `evidence` list is stale
+    if changes or moved:  # the view-only `evidence` list is stale (or in the old order)
         _set_live_evidence(claim)
     _audit(user, project, "update", claim, before, claim_to_dict(claim), changes)
     commit_keeping_state()
