@@ -5,8 +5,11 @@ claims highlighted in their stance colours and nothing refused by the CSP."""
 from __future__ import annotations
 
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
-from annotator.services import claims, documents, users
+from annotator.db import db
+from annotator.models import Document
+from annotator.services import assignments, claims, documents, users
 from tests.conftest import span
 
 from .conftest import login
@@ -67,3 +70,33 @@ def test_manager_goes_from_the_heatmap_to_the_most_disagreed_document(
                           ).evaluate("el => getComputedStyle(el).backgroundColor")
     assert colour.startswith("rgba(215, 25, 28"), colour
     assert not problems, problems
+
+
+# Arabic for "the ministry said that the plane returned safely" (written for this test).
+RTL_TEXT = "قالت الوزارة إن الطائرة عادت بسلام"
+
+
+def test_offsets_after_a_right_to_left_quote_read_left_to_right(page: Page, project) -> None:
+    """Without bidi isolation the offsets printed after an Arabic quote join its
+    right-to-left run: "68–97" shows as "97–68"."""
+    documents.import_file(project, "rtl.jsonl", (
+        '{"id": "rtl", "text": "Report. ' + RTL_TEXT + ' End."}\n').encode())
+    assignments.assign(project, 2)
+    doc = db.session.scalars(select(Document).where(Document.external_id == "rtl")).one()
+    needle = RTL_TEXT.split(" ", 2)[2]  # from the third word: the quote ends the run
+    make_claim(doc, "alice", needle, "asserts")
+    login(page, "maria")
+    page.goto(f"/documents/{doc.id}/compare?include_unfinished=1")
+    offsets = page.locator('section.lane[data-username="alice"] td.quote .muted')
+    start, end = span(doc.text, needle)
+    expect(offsets).to_have_text(f"{start}–{end}")
+    # Where each printed digit lands on screen: the start's first digit left of the end's.
+    lefts = offsets.evaluate("""(node) => {
+      const text = node.firstChild, range = document.createRange(), x = [];
+      for (const i of [0, text.length - 1]) {
+        range.setStart(text, i); range.setEnd(text, i + 1);
+        x.push(range.getBoundingClientRect().left);
+      }
+      return x;
+    }""")
+    assert lefts[0] < lefts[1], lefts
