@@ -946,15 +946,15 @@ function formHasWork() {
 // claim form with unsaved work stops it too: marking the document done without that claim,
 // or leaving it in a draft nobody comes back to, is not what the user meant.
 async function settled() {
-  if (formHasWork()) {
+  for (let waited = 0; queue.pending && !queue.conflict && waited < 5000; waited += 100) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  if (!queue.pending && !queue.refused.length) {
+    if (!formHasWork()) return true;
     setSaveStatus("Save or cancel the open claim first");
     form.querySelector('input:not([type="hidden"]), textarea')?.focus();
     return false;
   }
-  for (let waited = 0; queue.pending && !queue.conflict && waited < 5000; waited += 100) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  if (!queue.pending && !queue.refused.length) return true;
   if (!queue.pending) {
     // Stored, it would not be lost, but the document is not finished while it waits.
     setSaveStatus("A change the server refused is waiting: fix and save it, or drop it, before leaving");
