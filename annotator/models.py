@@ -68,9 +68,6 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(256))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
-    # Login throttling: consecutive failures, and the time before which no attempt is checked.
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    locked_until: Mapped[datetime | None] = mapped_column(Timestamp)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
@@ -90,6 +87,21 @@ class User(UserMixin, db.Model):
         key = current_app.secret_key
         key = key.encode() if isinstance(key, str) else key or b""
         return hmac.new(key, self.password_hash.encode(), hashlib.sha256).hexdigest()[:20]
+
+
+class LoginThrottle(db.Model):
+    """Failed logins for one name from one address (services/users.authenticate). Kept by
+    the name typed, known or not, so that a lock tells nothing about which names exist, and
+    per address, so that nobody can lock another person out from elsewhere."""
+
+    __table_args__ = (UniqueConstraint("username", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80))
+    address: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(Timestamp)
+    last_failed_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
 
 
 class ApiToken(db.Model):

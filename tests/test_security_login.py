@@ -12,7 +12,7 @@ from werkzeug.security import generate_password_hash
 
 from annotator import create_app, models
 from annotator.db import db
-from annotator.models import ApiToken, User, as_utc, utcnow
+from annotator.models import ApiToken, LoginThrottle, User, as_utc, utcnow
 from annotator.services import users
 from tests.conftest import PASSWORD, AuthActions, IsolatedClient
 
@@ -51,12 +51,18 @@ def test_passwords_are_stored_as_scrypt_hashes(client, auth, app, monkeypatch):
 # ---------- throttling ----------
 
 
-def test_repeated_failures_lock_the_account_until_the_lock_expires(
+def throttle_of(username: str, address: str = "127.0.0.1") -> LoginThrottle | None:
+    db.session.rollback()
+    return db.session.scalars(select(LoginThrottle).where(
+        LoginThrottle.username == username, LoginThrottle.address == address)).one_or_none()
+
+
+def test_repeated_failures_lock_the_name_until_the_lock_expires(
         client, auth, project, monkeypatch):
     for attempt in range(5):
         response = auth.login("alice", f"wrong-{attempt}")
         assert response.status_code == 400, attempt
-    assert stored_user("alice").failed_logins == 5
+    assert throttle_of("alice").failures == 5
 
     locked = auth.login("alice", PASSWORD)  # the right password, but too late
     assert locked.status_code == 429
@@ -76,8 +82,7 @@ def test_repeated_failures_lock_the_account_until_the_lock_expires(
     response = auth.login("alice", PASSWORD)
     assert response.status_code == 302
     assert logged_in(client)
-    alice = stored_user("alice")
-    assert (alice.failed_logins, alice.locked_until) == (0, None)
+    assert throttle_of("alice") is None  # a success starts the count again
 
 
 def test_the_lock_doubles_and_is_capped(client, auth, project, monkeypatch):
@@ -87,12 +92,49 @@ def test_the_lock_doubles_and_is_capped(client, auth, project, monkeypatch):
     locks = []
     for _ in range(12):
         auth.login("alice", "wrong")
-        alice = stored_user("alice")
-        if alice.locked_until is not None:
-            until = as_utc(alice.locked_until)
+        throttle = throttle_of("alice")
+        if throttle.locked_until is not None:
+            until = as_utc(throttle.locked_until)
             locks.append(round((until - clock["now"]).total_seconds()))
             clock["now"] = until + timedelta(seconds=1)  # wait the lock out, then fail again
     assert locks == [30, 60, 120, 240, 480, 900, 900, 900]
+
+
+def test_a_name_that_does_not_exist_is_locked_the_same_way(client, auth, project, monkeypatch):
+    """Whether a name exists must not show: not in the answers (a lock included), and not
+    in the time taken (the password is hashed either way)."""
+    checked = []
+    real_check = users.check_password_hash
+    monkeypatch.setattr(users, "check_password_hash",
+                        lambda stored, given: checked.append(given) or real_check(stored, given))
+    for name in ("alice", "nobody-by-this-name"):
+        answers = [auth.login(name, f"wrong-{attempt}").status_code for attempt in range(6)]
+        assert answers == [400] * 5 + [429], name
+    assert checked == [f"wrong-{attempt}" for attempt in range(5)]  # the unknown name's five
+
+
+def test_failures_from_one_address_lock_nobody_out_elsewhere(app, project):
+    """Someone guessing alice's password from their own address cannot keep her out."""
+    attacker = IsolatedClient(app, app.response_class, use_cookies=True)
+    attacker.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    for attempt in range(5):
+        AuthActions(attacker).login("alice", f"wrong-{attempt}")
+    assert AuthActions(attacker).login("alice").status_code == 429
+    alice = IsolatedClient(app, app.response_class, use_cookies=True)
+    alice.environ_base["REMOTE_ADDR"] = "198.51.100.4"
+    assert AuthActions(alice).login("alice").status_code == 302
+    assert throttle_of("alice", "203.0.113.9").failures == 5  # her login did not reset it
+
+
+def test_old_failures_are_forgotten_after_a_day(client, auth, project, monkeypatch):
+    for attempt in range(4):
+        auth.login("nobody-1", f"wrong-{attempt}")
+        auth.login("alice", f"wrong-{attempt}")
+    real_now = utcnow
+    monkeypatch.setattr(users, "utcnow", lambda: real_now() + timedelta(days=1, minutes=1))
+    assert auth.login("alice", "wrong-again").status_code == 400
+    assert throttle_of("alice").failures == 1  # counted anew
+    assert throttle_of("nobody-1") is None  # a name nobody uses leaves no row behind
 
 
 def test_unknown_user_and_wrong_password_get_the_same_answer(client, auth, project):

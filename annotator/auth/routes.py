@@ -29,7 +29,8 @@ def login() -> ResponseReturnValue:
     status = 200
     if form.validate_on_submit():
         try:
-            user = users.authenticate(form.username.data.strip(), form.password.data)
+            user = users.authenticate(form.username.data.strip(), form.password.data,
+                                      request.remote_addr or "")
         except users.LoginThrottled as exc:
             form.password.errors.append(exc.fields["password"])
             status = 429

@@ -73,7 +73,7 @@ TABLES: tuple[Spec, ...] = (
     Spec("audit_event", "project_id", refs={"claim_id": "claim"}),
 )
 # Tables that are not a project's: users are referenced by name, tokens never leave.
-NOT_PROJECT_DATA = frozenset({"user", "api_token", "alembic_version",
+NOT_PROJECT_DATA = frozenset({"user", "api_token", "alembic_version", "login_throttle",
                               # a record of processes on this server, not the project's work
                               "training_job"})
 

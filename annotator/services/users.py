@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, delete, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash
 
+from .. import models
 from ..db import db
-from ..models import ApiToken, User, as_utc, utcnow
+from ..models import ApiToken, LoginThrottle, User, as_utc, utcnow
 from .errors import InvalidInput, NotFound
 
 TOKEN_PREFIX = "ann_"  # noqa: S105  (a marker that makes leaked tokens greppable)
@@ -114,34 +117,67 @@ def list_users() -> list[User]:
 
 FREE_ATTEMPTS = 5
 MAX_LOCK = timedelta(minutes=15)
+# A name's failures from an address are forgotten a day after the last one (and the rows of
+# names nobody uses go with them).
+FORGET_AFTER = timedelta(days=1)
 
 
-def authenticate(username: str, password: str) -> User:
+@cache
+def _decoy_hash() -> str:
+    # Hashed as real passwords are: an unknown name costs the same time as a wrong password.
+    return models.generate_password_hash(secrets.token_urlsafe(12))
+
+
+def authenticate(username: str, password: str, address: str = "") -> User:
     """The user with this name and password.
 
-    Raises InvalidInput with the same message for an unknown name or a wrong password, and
-    LoginThrottled while the account is locked after repeated failures (5 free attempts,
-    then a lock that doubles from 30 s up to 15 minutes); a lock does not check the password.
+    Raises InvalidInput with the same message, after the same work, for an unknown name or a
+    wrong password, and LoginThrottled while this name is locked for this client address
+    after repeated failures (5 free attempts, then a lock that doubles from 30 s up to 15
+    minutes); a lock does not check the password. Counted per name as typed and per
+    address: a lock says nothing about whether the name exists, and locks nobody out from
+    another address.
     """
-    user = by_username(username)
     now = utcnow()
-    if user is not None and user.locked_until is not None and as_utc(user.locked_until) > now:
-        wait = int((as_utc(user.locked_until) - now).total_seconds()) + 1
-        raise LoginThrottled(wait)
+    name, address = username[:80], (address or "unknown")[:64]
+    throttle = db.session.execute(select(LoginThrottle).where(
+        LoginThrottle.username == name, LoginThrottle.address == address)).scalar_one_or_none()
+    if throttle is not None and throttle.locked_until is not None \
+            and as_utc(throttle.locked_until) > now:
+        raise LoginThrottled(int((as_utc(throttle.locked_until) - now).total_seconds()) + 1)
+    user = by_username(username)
+    if user is None:
+        check_password_hash(_decoy_hash(), password)
     if user is None or not user.check_password(password):
-        if user is not None:
-            user.failed_logins += 1
-            extra = user.failed_logins - FREE_ATTEMPTS
-            if extra >= 0:
-                user.locked_until = now + min(timedelta(seconds=30 * 2**extra), MAX_LOCK)
-            db.session.commit()
+        _count_failure(throttle, name, address, now)
         raise InvalidInput("unknown username or wrong password",
                            {"password": "Unknown username or wrong password."})
-    if user.failed_logins or user.locked_until:
-        user.failed_logins = 0
-        user.locked_until = None
+    if throttle is not None:
+        db.session.delete(throttle)
         db.session.commit()
     return user
+
+
+def _count_failure(throttle: LoginThrottle | None, name: str, address: str,
+                   now: datetime) -> None:
+    if throttle is not None and now - as_utc(throttle.last_failed_at) > FORGET_AFTER:
+        throttle.failures = 0
+    if throttle is None:
+        throttle = LoginThrottle(username=name, address=address, failures=0)
+        db.session.add(throttle)
+    throttle.failures += 1
+    throttle.last_failed_at = now
+    extra = throttle.failures - FREE_ATTEMPTS
+    if extra >= 0:
+        throttle.locked_until = now + min(timedelta(seconds=30 * 2**min(extra, 20)), MAX_LOCK)
+    db.session.execute(delete(LoginThrottle).where(
+        LoginThrottle.last_failed_at < now - FORGET_AFTER))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same name and address failing twice at once: one row is enough; the count
+        # may miss that one attempt.
+        db.session.rollback()
 
 
 class LoginThrottled(InvalidInput):
