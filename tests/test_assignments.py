@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from annotator.db import db
-from annotator.models import Assignment, AuditEvent, Document
+from annotator.models import Assignment, AuditEvent, Claim, Document
 from annotator.services import assignments, documents, projects, users
 from annotator.services.errors import Conflict, InvalidInput
 from tests.conftest import SAMPLE_TEXT
@@ -268,3 +268,25 @@ def _status(username: str, document_id: int):
             Assignment.document_id == document_id,
             Assignment.user_id == users.by_username(username).id)).first()
     return tuple(row) if row else None
+
+
+def test_only_a_documents_assigned_annotators_draw_claims_on_it(
+        client, project, document, make_user, token_for):
+    """A manager, an adjudicator or an admin who only oversees a document would become one
+    of its coders (review units, agreement, exports) by drawing a claim there: 403, nothing
+    stored. Assigned, a manager annotates like anyone."""
+    projects.add_member(project, make_user("adele"), "adjudicator")
+    make_user("root", admin=True)
+    body = {"start": 0, "end": 8, "text": SAMPLE_TEXT[:8], "stance": "asserts"}
+    url = f"/api/v1/documents/{document.id}/claims"
+    for name in ("maria", "adele", "root"):
+        refused = client.post(url, headers=token_for(name), json=body)
+        assert refused.status_code == 403, (name, refused.get_json())
+        assert "not assigned" in refused.get_json()["error"]
+    db.session.rollback()
+    assert db.session.scalars(select(Claim)).all() == []
+    assert client.post(url, headers=token_for("alice"), json=body).status_code == 201
+    db.session.add(Assignment(document_id=document.id,
+                              user_id=users.by_username("maria").id))
+    db.session.commit()
+    assert client.post(url, headers=token_for("maria"), json=body).status_code == 201

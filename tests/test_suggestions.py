@@ -823,3 +823,13 @@ def test_accept_changes_may_not_name_a_client_id(client, port, token_for):
     assert response.status_code == 422 and "client_id" in response.get_json()["fields"]
     db.session.rollback()
     assert db.session.scalar(select(func.count(Claim.id))) == 1
+
+
+def test_a_manager_not_assigned_to_the_document_cannot_accept_its_suggestions(
+        client, port, token_for):
+    headers = token_for("maria")
+    first = client.get(url(port), headers=headers).get_json()["suggestions"][0]
+    refused = client.post(url(port, f"/{first['id']}/accept"), headers=headers)
+    assert refused.status_code == 403 and "not assigned" in refused.get_json()["error"]
+    db.session.rollback()
+    assert db.session.scalars(select(Claim)).all() == []

@@ -242,6 +242,9 @@ def _document() -> dict[str, Any]:
                                    "409": _json(_ref("Error"), "suggestion_id names a "
                                                 "suggestion you already accepted on this "
                                                 "document; `current` holds that claim"),
+                                   "403": _json(_ref("Error"), "You are not assigned to "
+                                                "this document: only its annotators draw "
+                                                "claims on it"),
                                    **_errors(400, 401, 404, 422)}}},
         "/claims/{cid}/history": {"get": {
             "summary": "The claim's audit trail: who changed what, when, before and after",

@@ -80,7 +80,7 @@ def paths(json_: Callable[..., dict[str, Any]], errors: Callable[..., dict[str, 
             "responses": {"201": json_({"$ref": "#/components/schemas/Claim"}, "Created"),
                           "200": json_({"$ref": "#/components/schemas/Claim"},
                                        "Accepted before: that claim"),
-                          **errors(400, 401, 404, 422)}}},
+                          **errors(400, 401, 403, 404, 422)}}},
         "/documents/{did}/suggestions/{sid}/reject": {"post": {
             "summary": "Reject a suggestion: it is not shown to you on this document again",
             "parameters": [did, sid],

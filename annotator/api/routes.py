@@ -278,7 +278,7 @@ def list_claims(did: int) -> ResponseReturnValue:
 
 @bp.post("/documents/<int:did>/claims")
 def create_claim(did: int) -> ResponseReturnValue:
-    document = access.document_for(g.user, did)
+    document = access.annotatable_document_for(g.user, did)
     body = _json_body()
     # "suggestion_id": the claim is a suggestion the annotator edited, then accepted.
     suggestion = suggestions.provenance_for_create(g.user, document, body)

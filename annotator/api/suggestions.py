@@ -20,7 +20,7 @@ def list_suggestions(did: int) -> ResponseReturnValue:
 @bp.post("/documents/<int:did>/suggestions/<sid>/accept")
 def accept_suggestion(did: int, sid: str) -> ResponseReturnValue:
     """The body, if any, holds claim fields changed before accepting (edit, then accept)."""
-    document = access.document_for(g.user, did)
+    document = access.annotatable_document_for(g.user, did)
     changes = request.get_json(silent=True) if request.content_length else None
     claim, created = suggestions.accept(g.user, document, sid, changes)
     response = jsonify(claims.viewed_claim(g.user, claim))

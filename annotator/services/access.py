@@ -116,6 +116,18 @@ def is_assigned(user: User, document: Document) -> bool:
     ).first() is not None
 
 
+def annotatable_document_for(user: User, document_id: int) -> Document:
+    """The document, for drawing a claim of one's own on it: only its assigned annotators
+    may. A manager's, adjudicator's or admin's claim on a document they only oversee would
+    make them a coder of it (the review page, the agreement figures, the exports); gold
+    goes through the review instead."""
+    document = document_for(user, document_id)
+    if not is_assigned(user, document):
+        raise Forbidden("you are not assigned to this document: claims are drawn by its "
+                        "annotators (gold is decided on the review page)")
+    return document
+
+
 def closed_documents(user: User, project: Project, document_ids: Iterable[int | None]
                      ) -> set[int]:
     """Of these documents of `project`, the ones `user` may not open: one query at most,

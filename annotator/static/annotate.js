@@ -426,6 +426,10 @@ function fillForm(claim) {
   root.dispatchEvent(new CustomEvent("claimformopen", { detail: { claim, mine: isMine(claim) } }));
 }
 
+// Managers, adjudicators and admins read documents they are not assigned to: their own
+// claims there would make them coders of it (gold is decided on the review page).
+const NOT_ASSIGNED = "You are not assigned to this document: you can read its claims, not add your own";
+
 function openNew(selection) {
   state.editing = null;
   state.selectedId = null;
@@ -887,6 +891,7 @@ textEl.addEventListener("mouseup", (event) => {
   const selection = selectionOffsets();
   if (selection) {
     hideMenu();
+    if (state.status === null) { setSaveStatus(NOT_ASSIGNED); return; } // the server says 403
     if (form.hidden || isReadOnly()) { openNew(selection); return; }
     state.lastSelection = selection;
     $("selection-quote").textContent = selection.text;
@@ -1109,6 +1114,8 @@ function setStatus(status) {
   $("mark-done").hidden = !status;
   $("skip-document").hidden = !status;
   if (!status) closeSkip();
+  $("hint").textContent = status ? "Select text in the article to mark a claim. Click a highlight to edit it."
+    : "You are not assigned to this document: click a highlight to read a claim.";
 }
 
 async function loadClaims(request = api("GET", `/api/v1/documents/${documentId}/claims`)) {
@@ -1165,6 +1172,7 @@ async function load() {
 // ---------- suggestions (suggestions.js): edit one before accepting, or reload after one ----------
 
 root.addEventListener("opensuggestion", ({ detail }) => {
+  if (state.status === null) { setSaveStatus(NOT_ASSIGNED); return; }
   openNew(detail);
   state.draft.mention = detail.mention;
   state.draft.suggestionId = detail.suggestionId;

@@ -414,3 +414,19 @@ def test_blind_annotator_does_not_see_others_claims(page: Page, app: Flask, doc_
     open_document(page, doc_ids["d1"])
     expect(page.locator("#claim-list li")).to_have_count(0)
     expect(page.locator("#text .seg")).to_have_count(0)
+
+
+def test_a_manager_reads_an_unassigned_document_without_drawing_on_it(
+        page: Page, app: Flask, document, doc_ids):
+    did = doc_ids["d1"]
+    theirs = make_claim(document, "alice", HELICOPTER).id
+    login(page, "maria")
+    open_document(page, did)
+    expect(page.locator("#doc-status")).to_have_text("not assigned")
+    expect(page.locator("#hint")).to_contain_text("not assigned to this document")
+    drag_select(page, NO_AIRCRAFT)
+    expect(page.locator("#save-status")).to_contain_text("not add your own")
+    expect(page.locator("#claim-form")).to_be_hidden()
+    page.locator(f'#claim-list button[data-claim-id="{theirs}"]').click()  # reading works
+    expect(page.locator("#form-title")).to_have_text(f"Claim #{theirs} by alice")
+    assert [c["id"] for c in stored_claims(app, did)] == [theirs]
