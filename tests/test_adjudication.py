@@ -96,10 +96,20 @@ def test_review_and_queue_answers_match_the_openapi_description(client, annotate
     queue = client.get(f"/api/v1/projects/{document.project_id}/review-queue", headers=judy)
     assert queue.get_json()
     validate("/projects/{pid}/review-queue", "get", "200", queue.get_json())
+    refused = client.put(f"/api/v1/documents/{document.id}/review", headers=judy,
+                         json={"status": "done"})
+    assert refused.status_code == 409
+    validate("/documents/{did}/review", "put", "409", refused.get_json())
     # A rejection is part of the claim's history, which the description allows.
     history = client.get(f"/api/v1/claims/{annotated['lonely']}/history", headers=judy)
     assert [e["action"] for e in history.get_json()] == ["create", "reject"]
     validate("/claims/{cid}/history", "get", "200", history.get_json())
+    for unit_id in (annotated["lonely"], annotated["agreed"][1], *annotated["differ"]):
+        client.post(f"/api/v1/documents/{document.id}/reject", headers=judy,
+                    json={"claim_ids": [unit_id]})
+    done = client.put(f"/api/v1/documents/{document.id}/review", headers=judy,
+                      json={"status": "done"})
+    validate("/documents/{did}/review", "put", "200", done.get_json())
 
 
 def test_an_annotator_does_not_see_a_review_decision_in_their_claims_history(
@@ -114,4 +124,5 @@ def test_an_annotator_does_not_see_a_review_decision_in_their_claims_history(
         "create"]
     assert [e["action"] for e in client.get(url, headers=token_for("maria")).get_json()] == [
         "create", "reject"]  # the project's manager reviews too
+
 

@@ -322,16 +322,29 @@ def _document() -> dict[str, Any]:
                                     "rejected": {"type": "array", "items": {"type": "integer"}},
                                     "decided": {"type": "boolean"}}}},
                             "gold": {"type": "array", "items": _ref("Claim")},
-                            "open_units": {"type": "integer"}}}, "The review"),
+                            "open_units": {"type": "integer"},
+                            "unfinished": {"type": "array", "items": {"type": "string"},
+                                           "description": "Assigned annotators who have not "
+                                           "finished the document (neither done nor "
+                                           "skipped)"}}}, "The review"),
                         **_errors(401, 404)}},
             "put": {"summary": "Settle the document's gold (done) or reopen it",
+                    "description": "Done needs every unit decided. A later change that "
+                                   "opens a unit (a gold claim deleted, an annotator's new "
+                                   "or restored claim) sets a done review back to open.",
                     "parameters": [did],
                     "requestBody": {"required": True, "content": {JSON: {"schema": {
                         "type": "object", "required": ["status"],
                         "properties": {"status": {"enum": ["open", "done"]}}}}}},
-                    "responses": {"200": _json({"type": "object", "properties": {
-                        "status": {"enum": ["open", "done"]}}}, "Stored"),
-                        **_errors(400, 401, 404, 422)}}},
+                    "responses": {"200": _json({
+                        "type": "object", "required": ["status", "unfinished"], "properties": {
+                            "status": {"enum": ["open", "done"]},
+                            "unfinished": {"type": "array", "items": {"type": "string"},
+                                           "description": "A warning: assigned annotators "
+                                           "who have not finished the document"}}}, "Stored"),
+                        **_errors(400, 401, 404, 422),
+                        "409": _json(_ref("Error"), "Done refused: `open_units` units are "
+                                     "still undecided")}}},
         "/documents/{did}/gold": {"post": {
             "summary": "Make a gold claim: accept a version, merge two, or write one; it "
                        "records the annotators' claims it was decided from",
