@@ -388,6 +388,14 @@ def reject_claims(did: int) -> ResponseReturnValue:
     return jsonify({"rejected": adjudication.reject(g.user, document, ids)})
 
 
+@bp.post("/documents/<int:did>/unreject")
+def unreject_claims(did: int) -> ResponseReturnValue:
+    document = access.adjudicable_document_for(g.user, did)
+    body = _json_body()
+    ids = body.get("claim_ids") if isinstance(body, dict) else None
+    undone = adjudication.unreject(g.user, document, ids)
+    return jsonify({"unrejected": undone, "review_status": adjudication.review_status(document)})
+
 
 # Propositions, incidents and claim links live in their own module, on this blueprint.
 # Suggestions too: importing the module adds its routes to `bp`.

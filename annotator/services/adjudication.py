@@ -256,6 +256,41 @@ def reject(user: User, document: Document, claim_ids: Any) -> int:
     return len(found)
 
 
+def unreject(user: User, document: Document, claim_ids: Any) -> int:
+    """Undo the rejection of these annotators' claims: their units are open again (a done
+    review too). Conflict, and nothing undone, when one of them is not rejected (anymore):
+    someone undid it since the page showed it."""
+    if not isinstance(claim_ids, list) or not claim_ids:
+        raise InvalidInput("name the claims whose rejection to undo",
+                           {"claim_ids": "a non-empty list"})
+    found = _sources(document, claim_ids, "claim_ids")
+    undone = []
+    for claim in found:
+        # Conditional, so that of two reviewers undoing one rejection the second is told.
+        if db.session.execute(
+                update(Claim).where(Claim.id == claim.id, Claim.rejected.is_(True))
+                .values(rejected=False, updated_at=Claim.updated_at)
+                .execution_options(synchronize_session=False)).rowcount:  # type: ignore[attr-defined]
+            undone.append(claim.id)
+    stale = [claim for claim in found if claim.id not in undone]
+    if stale:
+        db.session.rollback()
+        current = claims_service.claim_to_dict(db.session.get(Claim, stale[0].id))
+        named = ", ".join(f"#{claim.id}" for claim in stale)
+        raise Conflict(f"claim {named} is not rejected: its rejection was undone meanwhile, "
+                       "or it never was", current, not_rejected=[claim.id for claim in stale])
+    for claim_id in undone:
+        db.session.add(AuditEvent(user_id=user.id, project_id=document.project_id,
+                                  action="unreject", entity="claim", entity_id=claim_id,
+                                  claim_id=claim_id, before={"rejected": True},
+                                  after={"rejected": False}))
+    db.session.flush()
+    review_state.reopen_if_open_unit(user, document,
+                                     {"action": "unreject", "claim_ids": undone})
+    db.session.commit()
+    return len(undone)
+
+
 def accept_agreed(user: User, document: Document) -> int:
     """Accept every undecided unit on which all annotators agree exactly; returns how many."""
     accepted = 0

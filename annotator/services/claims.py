@@ -719,7 +719,7 @@ def _withheld(record: dict[str, Any] | None, entity: str,
                                    for e in record["evidence"]]}
 
 
-REVIEW_ACTIONS = frozenset({"reject"})  # events a claim's history shows reviewers only
+REVIEW_ACTIONS = frozenset({"reject", "unreject"})  # shown in a claim's history to reviewers only
 
 
 def history(claim: Claim, user: User | None = None) -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@
 A unit is open while one of its annotators' claims is neither rejected nor a source of a
 live gold claim (adjudication.review), so whether any unit is open is a question about
 claims, not about how they align. A change that can open one (a new or restored annotator
-claim, a deleted gold claim) sets a done review back to open, with an
+claim, a deleted gold claim, an undone rejection) sets a done review back to open, with an
 audit event naming the change. Apart from adjudication and claims because both call it and
 adjudication imports claims.
 """
@@ -65,8 +65,8 @@ def reopen(user: User, document: Document, cause: dict[str, Any]) -> bool:
 
 
 def reopen_if_open_unit(user: User, document: Document, cause: dict[str, Any]) -> bool:
-    """After a change that may have opened a unit (a gold claim deleted, an annotator claim
-    restored): a done review with an open unit is open again. Part of
+    """After a change that may have opened a unit (a gold claim deleted, a rejection undone,
+    an annotator claim restored): a done review with an open unit is open again. Part of
     the caller's transaction, after its change is flushed."""
     if lock(document.id) != ReviewStatus.DONE.value or not has_open_unit(document.id):
         return False

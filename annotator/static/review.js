@@ -346,7 +346,11 @@ function renderUnit(unit, index) {
       const whose = versions.filter(([, c]) => unit.rejected.includes(c.id)).map(([coder]) => `${coder}'s`);
       const p = el("p", "decision-rejected",
         unit.rejected.length === unit.claim_ids.length ? "rejected" : `rejected: ${whose.join(", ")}`);
-      decision.append(p);
+      // A rejection is one click with no confirmation, so it must be as easy to take back.
+      const undo = button("Undo reject", "unreject", () => act(
+        "POST", `/api/v1/documents/${documentId}/unreject`, { claim_ids: unit.rejected },
+        "Rejection undone: the unit is open again"));
+      decision.append(p, undo);
     }
     li.append(decision);
   }
@@ -741,7 +745,7 @@ async function act(method, url, body, done, form = null, onConflict = null) {
   }
   await load();
   const message = typeof done === "function" ? done(result.data || {}) : done;
-  // A decision taken back on a done review (a gold claim deleted) opens
+  // A decision taken back on a done review (a gold claim deleted, a rejection undone) opens
   // it again on the server: say so, the badge alone is easily missed.
   const reopened = wasDone && state.review.status !== "done" && method !== "PUT";
   say(reopened ? `${message}; the review is open again` : message);
