@@ -96,10 +96,26 @@ def test_review_and_queue_answers_match_the_openapi_description(client, annotate
     queue = client.get(f"/api/v1/projects/{document.project_id}/review-queue", headers=judy)
     assert queue.get_json()
     validate("/projects/{pid}/review-queue", "get", "200", queue.get_json())
-    # A rejection is part of the claim's history, which the description allows.
+    refused = client.put(f"/api/v1/documents/{document.id}/review", headers=judy,
+                         json={"status": "done"})
+    assert refused.status_code == 409
+    validate("/documents/{did}/review", "put", "409", refused.get_json())
+    unrejected = client.post(f"/api/v1/documents/{document.id}/unreject", headers=judy,
+                             json={"claim_ids": [annotated["lonely"]]})
+    validate("/documents/{did}/unreject", "post", "200", unrejected.get_json())
+    again = client.post(f"/api/v1/documents/{document.id}/unreject", headers=judy,
+                        json={"claim_ids": [annotated["lonely"]]})
+    validate("/documents/{did}/unreject", "post", "409", again.get_json())
+    # A rejection and its undoing are part of the claim's history, which the description allows.
     history = client.get(f"/api/v1/claims/{annotated['lonely']}/history", headers=judy)
-    assert [e["action"] for e in history.get_json()] == ["create", "reject"]
+    assert [e["action"] for e in history.get_json()] == ["create", "reject", "unreject"]
     validate("/claims/{cid}/history", "get", "200", history.get_json())
+    for unit_id in (annotated["lonely"], annotated["agreed"][1], *annotated["differ"]):
+        client.post(f"/api/v1/documents/{document.id}/reject", headers=judy,
+                    json={"claim_ids": [unit_id]})
+    done = client.put(f"/api/v1/documents/{document.id}/review", headers=judy,
+                      json={"status": "done"})
+    validate("/documents/{did}/review", "put", "200", done.get_json())
 
 
 def test_an_annotator_does_not_see_a_review_decision_in_their_claims_history(
@@ -115,3 +131,56 @@ def test_an_annotator_does_not_see_a_review_decision_in_their_claims_history(
     assert [e["action"] for e in client.get(url, headers=token_for("maria")).get_json()] == [
         "create", "reject"]  # the project's manager reviews too
 
+
+
+def test_a_rejection_is_undone_by_reviewers_and_reopens_its_unit(client, annotated, token_for):
+    from sqlalchemy import select
+
+    from annotator.db import db
+    from annotator.models import AuditEvent, Claim
+
+    document, lonely = annotated["document"], annotated["lonely"]
+    url = f"/api/v1/documents/{document.id}"
+    judy = token_for("judy")
+    client.post(url + "/gold/accept-agreed", headers=judy)
+    client.post(url + "/reject", headers=judy, json={"claim_ids": annotated["differ"]})
+    client.post(url + "/reject", headers=judy, json={"claim_ids": [lonely]})
+    assert client.put(url + "/review", headers=judy, json={"status": "done"}).status_code == 200
+
+    # Annotators cannot undo a review decision, nor learn of one.
+    assert client.post(url + "/unreject", headers=token_for("alice"),
+                       json={"claim_ids": [lonely]}).status_code == 404
+    undone = client.post(url + "/unreject", headers=judy, json={"claim_ids": [lonely]})
+    assert undone.status_code == 200, undone.get_json()
+    assert undone.get_json() == {"unrejected": 1, "review_status": "open"}
+    review = client.get(url + "/review", headers=judy).get_json()
+    unit = next(u for u in review["units"] if u["claim_ids"] == [lonely])
+    assert (unit["rejected"], unit["decided"]) == ([], False)
+    assert (review["status"], review["open_units"]) == ("open", 1)
+
+    db.session.rollback()
+    stored = db.session.get(Claim, lonely)
+    assert stored.rejected is False and stored.version == 1  # no edit of alice's claim
+    event = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "unreject", AuditEvent.claim_id == lonely)).one()
+    assert (event.before, event.after) == ({"rejected": True}, {"rejected": False})
+    reopened = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "review").order_by(AuditEvent.id.desc())).first()
+    assert reopened.after == {"status": "open",
+                              "reopened_by": {"action": "unreject", "claim_ids": [lonely]}}
+    assert [e["action"] for e in client.get(f"/api/v1/claims/{lonely}/history",
+                                            headers=token_for("alice")).get_json()] == ["create"]
+
+    # Undone meanwhile by someone else (or never rejected): 409, nothing undone.
+    stale = client.post(url + "/unreject", headers=token_for("maria"),
+                        json={"claim_ids": [*annotated["differ"], lonely]})
+    assert stale.status_code == 409
+    assert stale.get_json()["not_rejected"] == [lonely]
+    assert stale.get_json()["current"]["id"] == lonely
+    db.session.rollback()
+    assert all(db.session.get(Claim, i).rejected for i in annotated["differ"])
+    assert client.post(url + "/unreject", headers=judy,
+                       json={"claim_ids": []}).status_code == 422
+    # The same rejection undone twice at once: only one of the two undoes it.
+    assert client.post(url + "/unreject", headers=judy,
+                       json={"claim_ids": annotated["differ"]}).get_json()["unrejected"] == 2

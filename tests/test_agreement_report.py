@@ -166,8 +166,10 @@ def test_two_coders_figures_equal_direct_calls_on_the_matched_claims() -> None:
                                     "characters": 2 * L, "alpha_u": report["summary"]["alpha_u"]}]
 
     (alice, bob) = report["annotators"]
-    assert (alice["annotator"], alice["documents"], alice["claims"]) == ("alice", 2, 4)
-    assert (bob["documents"], bob["claims"]) == (2, 5)
+    assert (alice["annotator"], alice["documents_compared"], alice["claims_compared"]) == (
+        "alice", 2, 4)
+    assert (bob["documents_compared"], bob["claims_compared"]) == (2, 5)
+    assert (bob["documents_coded"], bob["claims_coded"]) == (2, 5)  # nothing single-coded
     assert same(alice["f1_overlap"], 6 / 9) and same(alice["stance_kappa"],
                                                      cohen_kappa(*labels["stance"]))
 
@@ -179,6 +181,38 @@ def test_two_coders_figures_equal_direct_calls_on_the_matched_claims() -> None:
     assert d1["claims"] == {"alice": 3, "bob": 3}
     assert report["f1_histogram"]["counts"] == [0, 0, 0, 0, 0, 0, 2, 0, 0, 0]
     json.dumps(report, allow_nan=False)  # plain JSON, no NaN
+
+
+def test_per_annotator_compared_counts_leave_out_single_coder_documents() -> None:
+    """alice coded five documents (seven claims), bob three of them: only those three are
+    compared, so alice's row counts three documents and three claims as the basis of her F1
+    and kappa, and her five documents and seven claims apart, as coded in all. dave, alone
+    on his one document, has nothing compared."""
+    shared = [record(f"s{n}", [claim("alice", 0, 10), claim("bob", 0, 10, "denies")])
+              for n in range(1, 4)]
+    alone = [record(f"a{n}", [claim("alice", 0, 10), claim("alice", 50, 60)])
+             for n in range(4, 6)]
+    solo = record("z6", [claim("dave", 0, 10)])
+    report = agreement_report([*shared, *alone, solo])
+
+    assert report["summary"]["documents_compared"] == 3
+    rows = {a["annotator"]: a for a in report["annotators"]}
+    alice, bob, dave = rows["alice"], rows["bob"], rows["dave"]
+    assert (alice["documents_compared"], alice["claims_compared"]) == (3, 3)
+    assert (alice["documents_coded"], alice["claims_coded"]) == (5, 7)
+    assert (bob["documents_compared"], bob["claims_compared"]) == (3, 3)
+    assert (bob["documents_coded"], bob["claims_coded"]) == (3, 3)
+    # The compared claims are the spans her pair figures (and so her F1) are made of.
+    assert pair_of(report, "alice", "bob")["spans_a"] == alice["claims_compared"]
+    assert same(alice["f1_overlap"], 1.0)
+    assert (dave["documents_compared"], dave["claims_compared"]) == (0, 0)
+    assert (dave["documents_coded"], dave["claims_coded"]) == (1, 1)
+    assert dave["f1_overlap"] is None and dave["stance_kappa"] is None
+    # The terminal's table says which count is which.
+    text = format_report(report).splitlines()
+    header = next(i for i, line in enumerate(text) if line.startswith("Annotator "))
+    assert "compared" in text[header - 1] and "coded in all" in text[header - 1]
+    assert text[header + 1].split()[:5] == ["alice", "3", "3", "5", "7"]
 
 
 # Three coders on one document: two units everyone marked, one two of them marked, one
@@ -443,7 +477,7 @@ def test_method_notes_come_from_the_report_docstring() -> None:
     notes = dict(method_notes())
     assert set(notes) == {"Coders of a document", "Span identification",
                           "Labels on matched claims", "Disagreement of a document",
-                          "Agreement with gold"}
+                          "Per annotator", "Agreement with gold"}
     assert "Fleiss' kappa" in notes["Labels on matched claims"]
     assert "``" not in "".join(notes.values()) and ":func:" not in "".join(notes.values())
 
@@ -576,6 +610,13 @@ def test_agreement_page_shows_the_report_figures_to_the_manager(client, annotate
     stance_alpha = report["fields"]["stance"]["krippendorff_alpha"]
     assert (f"{stance_alpha:.3f}" if stance_alpha is not None else "—") in page
     assert page.count("<svg") == 3 and 'class="chart heatmap"' in page
+    for row in report["annotators"]:
+        cells = re.search(rf'<tr data-username="{row["annotator"]}">(.*?)</tr>',
+                          page.split('id="annotators"')[1], re.S).group(1)
+        for col in ("documents_compared", "claims_compared", "documents_coded",
+                    "claims_coded"):
+            assert f'data-col="{col}">{row[col]}<' in cells, col
+    assert "Coded in all" in page
     for d in report["documents"]:
         assert f'href="/documents/{d["document_id"]}/compare"' in page
     assert "How the figures are computed" in page and "Fleiss&#39; kappa" in page

@@ -81,12 +81,15 @@ def rich(annotated, make_user) -> Project:
     adjudication.accept(judy, document, annotated["agreed"][0], [annotated["agreed"][1]])
     adjudication.merge(judy, document, annotated["differ"][0], annotated["differ"][1])
     adjudication.reject(judy, document, [annotated["lonely"]])
-    adjudication.set_status(judy, document, "done")
-    # A soft-deleted claim and a skipped document.
+    adjudication.decide(judy, document, {"start": start, "end": end, "text": VIDEO,
+                                         "stance": "denies"}, [with_evidence.id])
+    # A soft-deleted claim (made before the review is settled: a new claim reopens it) and
+    # a skipped document.
     start, end = span(SAMPLE_TEXT, HELICOPTER)
     doomed = claims.create_claim(alice, document, {"start": start, "end": end,
                                                    "text": HELICOPTER, "stance": "unclear"})
     claims.delete_claim(alice, doomed)
+    adjudication.set_status(judy, document, "done")
     assignments.skip(second, alice, "not about the incident")
     projects.add_actor(project, "Local sources", aliases=["مصادر محلية"])
     # Propositions across articles, and the suggestion tables (binary model, id lists).

@@ -81,19 +81,22 @@ def corpus(project, make_user) -> Project:
             actor="Russian Defense Ministry",
             evidence=[{"type": "video", "relation": "contradicts", "start": video[0],
                        "end": video[1]}]))
-        claims.create_claim(alice, document, _body(text, "a helicopter was shot down"))
-        claims.create_claim(bob, document, _body(
-            text, "no aircraft was lost", stance="denies" if n % 2 else "asserts",
-            verdict="refuted"))
-        claims.create_claim(bob, document, _body(
-            text, "Local sources said a helicopter was shot down", stance="questions",
-            actor="Amaq"))
+        others = [
+            claims.create_claim(alice, document, _body(text, "a helicopter was shot down")),
+            claims.create_claim(bob, document, _body(
+                text, "no aircraft was lost", stance="denies" if n % 2 else "asserts",
+                verdict="refuted")),
+            claims.create_claim(bob, document, _body(
+                text, "Local sources said a helicopter was shot down", stance="questions",
+                actor="Amaq"))]
         for user in (alice, bob):
             documents.set_status(document, user, "done")
         if n < 4:
             claims.create_claim(judy, document, _body(
                 text, "no aircraft was lost", stance="denies", verdict="refuted"),
                 sources=[denial.id])
+            # settled: done needs every unit decided
+            adjudication.reject(judy, document, [c.id for c in others])
             adjudication.set_status(judy, document, "done")
     return project
 

@@ -54,6 +54,23 @@ def _gold(client, document, headers, body):
     return client.post(f"/api/v1/documents/{document.id}/gold", json=body, headers=headers)
 
 
+def _decide_every_unit(client, document, two_versions, headers) -> None:
+    url = f"/api/v1/documents/{document.id}"
+    assert client.post(url + "/gold/accept-agreed", headers=headers).status_code == 200
+    assert _gold(client, document, headers, {"accept": two_versions["bob"],
+                                             "also": [two_versions["alice"]]}).status_code == 201
+    assert client.post(url + "/reject", json={"claim_ids": [two_versions["lonely"]]},
+                       headers=headers).status_code == 200
+
+
+def _review_events(document) -> list[tuple[str, str, dict]]:
+    db.session.rollback()
+    return [(e.before["status"], e.after["status"], e.after.get("reopened_by"))
+            for e in db.session.scalars(select(AuditEvent).where(
+                AuditEvent.action == "review", AuditEvent.entity_id == document.id)
+                .order_by(AuditEvent.id))]
+
+
 def _stored(claim_id: int) -> Claim:
     db.session.rollback()
     return db.session.get(Claim, claim_id)
@@ -127,7 +144,9 @@ def test_reject_and_accept_agreed_decide_every_unit(client, document, two_versio
 def test_review_status_done_and_reopened(client, document, two_versions, token_for):
     url = f"/api/v1/documents/{document.id}/review"
     judy = token_for("judy")
-    assert client.put(url, json={"status": "done"}, headers=judy).get_json() == {"status": "done"}
+    _decide_every_unit(client, document, two_versions, judy)
+    assert client.put(url, json={"status": "done"}, headers=judy).get_json() == {
+        "status": "done", "unfinished": []}
     assert client.get(url, headers=judy).get_json()["status"] == "done"
     assert client.put(url, json={"status": "open"}, headers=judy).status_code == 200
     assert client.put(url, json={"status": "final"}, headers=judy).status_code == 422
@@ -175,15 +194,16 @@ def test_review_queue_lists_finished_documents_most_disagreed_first(client, docu
 def test_gold_export_reports_documents_without_gold(client, document, two_versions,
                                                     token_for, app):
     judy = token_for("judy")
-    _gold(client, document, judy, {"accept": two_versions["alice"]})
-    client.put(f"/api/v1/documents/{document.id}/review", json={"status": "done"}, headers=judy)
+    _decide_every_unit(client, document, two_versions, judy)
+    assert client.put(f"/api/v1/documents/{document.id}/review", json={"status": "done"},
+                      headers=judy).status_code == 200
 
     response = client.get(f"/api/v1/projects/{document.project_id}/export.jsonl?claims=gold",
                           headers=token_for("maria"))
     records = [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
     assert response.headers["X-Documents-Without-Gold"] == "1"
     assert [r["review_status"] for r in records] == ["done", "none"]
-    assert [c["is_gold"] for c in records[0]["claims"]] == [True]
+    assert [c["is_gold"] for c in records[0]["claims"]] == [True, True]
     assert records[1]["claims"] == []  # reported by its status, not dropped
 
     annotators_only = io.StringIO()
@@ -221,6 +241,8 @@ def test_agreement_with_gold_per_annotator(client, document, two_versions, token
     _gold(client, document, judy, {"accept": two_versions["bob"],
                                    "also": [two_versions["alice"]]})
     assert project_report(document.project)["gold"] == []  # review not done yet
+    client.post(f"/api/v1/documents/{document.id}/reject", headers=judy,
+                json={"claim_ids": [two_versions["lonely"]]})
     client.put(f"/api/v1/documents/{document.id}/review", json={"status": "done"}, headers=judy)
 
     db.session.rollback()
@@ -389,3 +411,107 @@ def test_two_reviewers_deciding_a_unit_at_once_make_one_gold_claim(
         thread.join(20)
     assert answers == {"judy": 201, "maria": 409}
     assert len(_live_gold(document)) == 1
+
+
+# ---------- a done review holds only while no unit is open ----------
+
+
+def test_review_done_is_refused_while_units_are_open(client, document, two_versions,
+                                                     token_for):
+    url = f"/api/v1/documents/{document.id}/review"
+    judy = token_for("judy")
+    refused = client.put(url, json={"status": "done"}, headers=judy)
+    assert refused.status_code == 409
+    body = refused.get_json()
+    assert body["open_units"] == 3 and body["error"].startswith("3 units are still open")
+    assert client.get(url, headers=judy).get_json()["status"] == "none"
+    assert _review_events(document) == []
+
+    _gold(client, document, judy, {"accept": two_versions["bob"], "also": [two_versions["alice"]]})
+    client.post(url.replace("/review", "/gold/accept-agreed"), headers=judy)
+    one_left = client.put(url, json={"status": "done"}, headers=judy)
+    assert one_left.status_code == 409 and one_left.get_json()["open_units"] == 1
+    assert "1 unit is still open" in one_left.get_json()["error"]
+    assert client.get(url, headers=judy).get_json()["status"] == "open"
+
+    client.post(url.replace("/review", "/reject"), headers=judy,
+                json={"claim_ids": [two_versions["lonely"]]})
+    assert client.put(url, json={"status": "done"}, headers=judy).status_code == 200
+    assert _review_events(document) == [("open", "done", None)]
+
+
+def test_review_done_with_unfinished_annotators_is_stored_with_a_warning(
+        client, document, two_versions, token_for):
+    """bob reopened his work: done is accepted (a claim he adds later reopens the review)
+    and the answer, like the review, names him."""
+    url = f"/api/v1/documents/{document.id}/review"
+    judy = token_for("judy")
+    _decide_every_unit(client, document, two_versions, judy)
+    documents.set_status(document, users.by_username("bob"), "in_progress")
+    assert client.get(url, headers=judy).get_json()["unfinished"] == ["bob"]
+    stored = client.put(url, json={"status": "done"}, headers=judy)
+    assert stored.status_code == 200
+    assert stored.get_json() == {"status": "done", "unfinished": ["bob"]}
+
+    start, end = span(SAMPLE_TEXT, "machine-gun fire")
+    added = client.post(f"/api/v1/documents/{document.id}/claims", headers=token_for("bob"),
+                        json={"start": start, "end": end, "text": "machine-gun fire",
+                              "stance": "asserts"})
+    assert added.status_code == 201
+    review = client.get(url, headers=judy).get_json()
+    assert (review["status"], review["open_units"]) == ("open", 1)
+    assert _review_events(document)[-1] == (
+        "done", "open", {"action": "create", "claim_id": added.get_json()["id"]})
+
+
+def test_deleting_gold_reopens_a_done_review_and_the_export_says_so(
+        client, document, two_versions, token_for):
+    url = f"/api/v1/documents/{document.id}/review"
+    judy = token_for("judy")
+    _decide_every_unit(client, document, two_versions, judy)
+    assert client.put(url, json={"status": "done"}, headers=judy).status_code == 200
+    gold = client.get(url, headers=judy).get_json()["gold"][0]
+
+    deleted = client.delete(f"/api/v1/claims/{gold['id']}?version={gold['version']}",
+                            headers=judy)
+    assert deleted.status_code == 204
+    review = client.get(url, headers=judy).get_json()
+    assert (review["status"], review["open_units"]) == ("open", 1)
+    assert _review_events(document)[-1] == (
+        "done", "open", {"action": "delete", "claim_id": gold["id"]})
+    export = client.get(f"/api/v1/projects/{document.project_id}/export.jsonl?claims=gold",
+                        headers=token_for("maria"))
+    first = json.loads(export.get_data(as_text=True).splitlines()[0])
+    assert first["review_status"] == "open"
+    assert export.headers["X-Documents-Without-Gold"] == "2"  # this one and the untouched d2
+
+
+def test_only_a_change_that_opens_a_unit_reopens_a_done_review(client, document, two_versions,
+                                                               token_for):
+    """An annotator's claim deleted, a rejected one restored: every unit stays decided, and
+    the review done. A new claim, or one restored that no decision covers, opens it."""
+    url = f"/api/v1/documents/{document.id}/review"
+    judy, maria = token_for("judy"), token_for("maria")
+    _decide_every_unit(client, document, two_versions, judy)
+    assert client.put(url, json={"status": "done"}, headers=judy).status_code == 200
+    lonely = two_versions["lonely"]
+    assert client.delete(f"/api/v1/claims/{lonely}", headers=token_for("alice")
+                         ).status_code == 204
+    assert client.get(url, headers=judy).get_json()["status"] == "done"
+    assert client.post(f"/api/v1/claims/{lonely}/restore", headers=maria).status_code == 200
+    review = client.get(url, headers=judy).get_json()
+    assert (review["status"], review["open_units"]) == ("done", 0)  # still rejected
+
+    start, end = span(SAMPLE_TEXT, NO_AIRCRAFT)
+    fresh = claims.create_claim(users.by_username("alice"), document, {
+        "start": start, "end": end, "text": NO_AIRCRAFT, "stance": "asserts"})
+    assert client.get(url, headers=judy).get_json()["status"] == "open"
+    claims.delete_claim(users.by_username("alice"), fresh)
+    assert client.put(url, json={"status": "done"}, headers=judy).status_code == 200
+    assert client.post(f"/api/v1/claims/{fresh.id}/restore", headers=maria).status_code == 200
+    review = client.get(url, headers=judy).get_json()
+    assert (review["status"], review["open_units"]) == ("open", 1)
+    assert _review_events(document)[-3:] == [
+        ("done", "open", {"action": "create", "claim_id": fresh.id}),
+        ("open", "done", None),
+        ("done", "open", {"action": "restore", "claim_id": fresh.id})]

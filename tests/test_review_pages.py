@@ -56,7 +56,10 @@ def test_queue_filters_by_review_status_and_minimum_disagreement(client, auth, a
     assert rows("min_disagreement=0.7") == []
     assert rows("status=any&min_disagreement=") == [did]
 
-    adjudication.set_status(users.by_username("judy"), annotated["document"], "done")
+    judy, document = users.by_username("judy"), annotated["document"]
+    adjudication.reject(judy, document, [*annotated["agreed"], *annotated["differ"],
+                                         annotated["lonely"]])
+    adjudication.set_status(judy, document, "done")
     assert rows("status=done") == [did] and rows("status=none") == []
     assert rows("status=done&min_disagreement=0.7") == []
 

@@ -278,6 +278,8 @@ TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | Public] = {
                                         member=404, blind=404),
     ("api.reject_claims", "POST"): Case("/api/v1/documents/{shared_doc}/reject", member=404,
                                         blind=404, json={"claim_ids": ["{claim}"]}),
+    ("api.unreject_claims", "POST"): Case("/api/v1/documents/{shared_doc}/unreject", member=404,
+                                          blind=404, json={"claim_ids": ["{claim}"]}),
     # ----- suggestions: on documents one may see; the switch and the model for managers.
     # Project B has them on (see `world`), so bob's allowed read really computes them. -----
     ("api.list_suggestions", "GET"): (

@@ -32,6 +32,11 @@ How the figures are made:
   (``(none)`` without evidence).
 * **Disagreement of a document**: 1 minus the mean, over its coder pairs, of the labelled
   overlap F1 (a match counts only if the two claims also share the stance).
+* **Per annotator**: documents and claims *compared* are those of the documents the
+  figures above are computed on (two or more coders), so they are the basis of the
+  annotator's span F1 and stance kappa; documents and claims *coded* count every document
+  on which the annotator is a coder, those with a single coder included (the reliability
+  sample beside the annotator's whole share of the work).
 * **Agreement with gold**: on documents whose gold is settled (``review_status`` done, or
   any gold claim in records without a status), each coder's claims against the gold
   claims as if gold were one more coder: span F1 exact and overlap (micro-averaged) and
@@ -214,11 +219,14 @@ def agreement_report(
                               gold_tables.setdefault(coder, [Counter() for _ in FIELDS]))
                 gold_documents[coder] += 1
         for coder in coders:
-            per_annotator[coder]["claims"] += len(claims[coder])
-            per_annotator[coder]["documents"] += 1
+            per_annotator[coder]["claims_coded"] += len(claims[coder])
+            per_annotator[coder]["documents_coded"] += 1
         if len(coders) < 2:
             continue
         documents_compared += 1
+        for coder in coders:
+            per_annotator[coder]["claims_compared"] += len(claims[coder])
+            per_annotator[coder]["documents_compared"] += 1
         try:
             document = _compare(record, coders, claims, pair_spans, pair_tables, alpha_units,
                                 fleiss_units, continua)
@@ -282,7 +290,10 @@ def agreement_report(
     for coder in coders_all:
         stats = per_annotator[coder]
         annotators.append({
-            "annotator": coder, "documents": stats["documents"], "claims": stats["claims"],
+            "annotator": coder,
+            "documents_compared": stats["documents_compared"],
+            "claims_compared": stats["claims_compared"],
+            "documents_coded": stats["documents_coded"], "claims_coded": stats["claims_coded"],
             "f1_overlap": (2 * stats["pair_matched"] / stats["pair_spans"]
                            if stats["pair_spans"] else None),
             "stance_kappa": _number(_pooled_kappa(coder, pair_tables, _STANCE)),

@@ -33,10 +33,13 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(f"{field:<25} {_fmt(f['krippendorff_alpha']):>14}  "
                      f"{_fmt(f['fleiss_kappa']):>8}  {_fmt(f['mean_pair_kappa']):>11}  "
                      f"{f['units']:>5}")
-    lines += ["", "Annotator            documents  claims  F1 overlap  kappa stance"]
+    lines += ["", f"{'':21}{'compared':<19}coded in all",
+              "Annotator            documents  claims  documents  claims  F1 overlap  kappa stance"]
     for a in report["annotators"]:
-        lines.append(f"{a['annotator']:<20} {a['documents']:>9}  {a['claims']:>6}  "
-                     f"{_fmt(a['f1_overlap']):>10}  {_fmt(a['stance_kappa']):>12}")
+        lines.append(f"{a['annotator']:<20} {a['documents_compared']:>9}  "
+                     f"{a['claims_compared']:>6}  {a['documents_coded']:>9}  "
+                     f"{a['claims_coded']:>6}  {_fmt(a['f1_overlap']):>10}  "
+                     f"{_fmt(a['stance_kappa']):>12}")
     if report.get("gold"):
         lines += ["", "Against gold         documents  F1 exact  F1 overlap  kappa stance"]
         for g in report["gold"]:

@@ -102,7 +102,8 @@ def _document() -> dict[str, Any]:
         "required": ["id", "at", "user", "action", "entity", "entity_id", "before", "after"],
         "properties": {"id": {"type": "integer"}, "at": {"type": "string"},
                        "user": {"type": ["string", "null"]},
-                       "action": {"enum": ["create", "update", "delete", "restore", "reject"]},
+                       "action": {"enum": ["create", "update", "delete", "restore", "reject",
+                                           "unreject"]},
                        "entity": {"enum": ["claim", "evidence"]},
                        "entity_id": {"type": "integer"},
                        "before": {"type": ["object", "null"]},
@@ -325,16 +326,30 @@ def _document() -> dict[str, Any]:
                                     "rejected": {"type": "array", "items": {"type": "integer"}},
                                     "decided": {"type": "boolean"}}}},
                             "gold": {"type": "array", "items": _ref("Claim")},
-                            "open_units": {"type": "integer"}}}, "The review"),
+                            "open_units": {"type": "integer"},
+                            "unfinished": {"type": "array", "items": {"type": "string"},
+                                           "description": "Assigned annotators who have not "
+                                           "finished the document (neither done nor "
+                                           "skipped)"}}}, "The review"),
                         **_errors(401, 404)}},
             "put": {"summary": "Settle the document's gold (done) or reopen it",
+                    "description": "Done needs every unit decided. A later change that "
+                                   "opens a unit (a gold claim deleted, a rejection undone, "
+                                   "an annotator's new or restored claim) sets a done review "
+                                   "back to open.",
                     "parameters": [did],
                     "requestBody": {"required": True, "content": {JSON: {"schema": {
                         "type": "object", "required": ["status"],
                         "properties": {"status": {"enum": ["open", "done"]}}}}}},
-                    "responses": {"200": _json({"type": "object", "properties": {
-                        "status": {"enum": ["open", "done"]}}}, "Stored"),
-                        **_errors(400, 401, 404, 422)}}},
+                    "responses": {"200": _json({
+                        "type": "object", "required": ["status", "unfinished"], "properties": {
+                            "status": {"enum": ["open", "done"]},
+                            "unfinished": {"type": "array", "items": {"type": "string"},
+                                           "description": "A warning: assigned annotators "
+                                           "who have not finished the document"}}}, "Stored"),
+                        **_errors(400, 401, 404, 422),
+                        "409": _json(_ref("Error"), "Done refused: `open_units` units are "
+                                     "still undecided")}}},
         "/documents/{did}/gold": {"post": {
             "summary": "Make a gold claim: accept a version, merge two, or write one; it "
                        "records the annotators' claims it was decided from",
@@ -370,6 +385,22 @@ def _document() -> dict[str, Any]:
             "responses": {"200": _json({"type": "object", "properties": {
                 "rejected": {"type": "integer"}}}, "How many claims were rejected"),
                 **_errors(400, 401, 404, 422)}}},
+        "/documents/{did}/unreject": {"post": {
+            "summary": "Undo the rejection of annotators' claims: their units are open again, "
+                       "and so is a done review",
+            "parameters": [did],
+            "requestBody": {"required": True, "content": {JSON: {"schema": {
+                "type": "object", "required": ["claim_ids"],
+                "properties": {"claim_ids": {"type": "array", "minItems": 1,
+                                             "items": {"type": "integer"}}}}}}},
+            "responses": {"200": _json({
+                "type": "object", "required": ["unrejected", "review_status"], "properties": {
+                    "unrejected": {"type": "integer"},
+                    "review_status": {"enum": ["none", "open", "done"]}}},
+                "How many rejections were undone, and the review status after"),
+                **_errors(400, 401, 404, 422),
+                "409": _json(_ref("Error"), "Nothing undone: the claims `not_rejected` names "
+                             "are not rejected (undone meanwhile); `current` is the first")}}},
     }
     paths.update(openapi_suggestions.paths(_json, _errors, pid, did))
     paths.update(openapi_propositions.paths(_json, _errors, _id_param))

@@ -101,7 +101,8 @@ def _error(status: int, message: str, fields: dict[str, str] | None = None,
 @bp.errorhandler(ServiceError)
 def _service_error(exc: ServiceError) -> Response:
     if isinstance(exc, Conflict):
-        return _error(exc.status, exc.message, exc.fields, current=exc.current, **exc.extra)
+        current = {} if exc.current is None else {"current": exc.current}
+        return _error(exc.status, exc.message, exc.fields, **current, **exc.extra)
     return _error(exc.status, exc.message, exc.fields)
 
 
@@ -348,7 +349,7 @@ def set_review_status(did: int) -> ResponseReturnValue:
     document = access.adjudicable_document_for(g.user, did)
     body = _json_body()
     status = body.get("status") if isinstance(body, dict) else None
-    return jsonify({"status": adjudication.set_status(g.user, document, status)})
+    return jsonify(adjudication.set_status(g.user, document, status))
 
 
 @bp.post("/documents/<int:did>/gold")
@@ -385,6 +386,15 @@ def reject_claims(did: int) -> ResponseReturnValue:
     body = _json_body()
     ids = body.get("claim_ids") if isinstance(body, dict) else None
     return jsonify({"rejected": adjudication.reject(g.user, document, ids)})
+
+
+@bp.post("/documents/<int:did>/unreject")
+def unreject_claims(did: int) -> ResponseReturnValue:
+    document = access.adjudicable_document_for(g.user, did)
+    body = _json_body()
+    ids = body.get("claim_ids") if isinstance(body, dict) else None
+    undone = adjudication.unreject(g.user, document, ids)
+    return jsonify({"unrejected": undone, "review_status": adjudication.review_status(document)})
 
 
 # Propositions, incidents and claim links live in their own module, on this blueprint.

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..db import db
-from ..models import Actor, Assignment, Claim, Document, Membership, Project, Role, User
+from ..models import Actor, Assignment, Claim, Document, Membership, Project, Review, Role, User
 from .errors import Forbidden, NotFound
 
 # Roles looked up in this session, by (user id, project id), once remember_roles() was
@@ -18,7 +18,8 @@ from .errors import Forbidden, NotFound
 # all claims, the gold?). Any write through the session (flush, commit, rollback) empties
 # it, and it is not trusted while the session holds unflushed changes. Only a session that
 # lives for one request may use it: a longer one would miss other sessions' changes.
-# document_for also leaves the user's assignment to the document there (assignment_of).
+# document_for also leaves the user's assignment to the document there (assignment_of), and
+# the document's review status (review_status_of).
 _ROLES = "access.roles"
 
 
@@ -105,6 +106,12 @@ def assignment_of(user: User, document: Document) -> Assignment | None:
     return assignment
 
 
+def review_status_of(document: Document) -> tuple[bool, str | None]:
+    """(known, status): the document's review status as document_for read it in this
+    request (None: no review yet); (False, None) when it was not read or may be stale."""
+    return remembered(("review", document.id))  # type: ignore[return-value]
+
+
 def is_assigned(user: User, document: Document) -> bool:
     found, assignment = remembered(("assignment", user.id, document.id))
     if found:
@@ -182,9 +189,10 @@ def managed_project_for(user: User, project_id: int) -> Project:
 def _document_query() -> Select:
     # Built once: building the statement cost as much as running it.
     return _with_assignment(_with_role(
-        select(Document, Project, Membership.role, Assignment)
+        select(Document, Project, Membership.role, Assignment, Review.status)
         .join(Project, Project.id == Document.project_id)
-    )).where(Document.id == bindparam("document_id"))
+    )).outerjoin(Review, Review.document_id == Document.id).where(
+        Document.id == bindparam("document_id"))
 
 
 def document_for(user: User, document_id: int) -> Document:
@@ -196,9 +204,10 @@ def document_for(user: User, document_id: int) -> Document:
                              {"document_id": document_id, "user_id": user.id}).first()
     if row is None:
         raise NotFound("document not found")
-    document, project, role, assignment = row
+    document, project, role, assignment, review = row
     remember((user.id, project.id), role)
     remember(("assignment", user.id, document.id), assignment)
+    remember(("review", document.id), review)
     document.project  # noqa: B018  (from the identity map: no query; now held)
     if not (user.is_admin or role):
         raise NotFound("document not found")

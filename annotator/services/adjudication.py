@@ -30,6 +30,7 @@ from ..models import (
     User,
 )
 from . import claims as claims_service
+from . import review_state
 from .errors import Conflict, InvalidInput
 from .exporting import iter_records
 
@@ -58,6 +59,21 @@ def coders(document: Document) -> list[str]:
     ).scalars()
     with_claims = {c.annotator.username for c in _live_claims(document, gold=False)}
     return sorted(set(assigned) | with_claims)
+
+
+def unfinished(document: Document) -> list[str]:
+    """The document's annotators who have not finished it: assigned members (and admins)
+    whose assignment is neither done nor skipped, as the review queue counts them."""
+    return sorted(db.session.execute(
+        select(User.username).join(Assignment, Assignment.user_id == User.id)
+        .join(Document, Document.id == Assignment.document_id)
+        .outerjoin(Membership, and_(Membership.project_id == Document.project_id,
+                                    Membership.user_id == Assignment.user_id))
+        .where(Assignment.document_id == document.id,
+               Assignment.status.not_in((AssignmentStatus.DONE.value,
+                                         AssignmentStatus.SKIPPED.value)),
+               or_(Membership.id.is_not(None), User.is_admin))
+    ).scalars())
 
 
 def review_status(document: Document) -> str:
@@ -106,6 +122,7 @@ def review(document: Document) -> dict[str, Any]:
         "units": units,
         "gold": [claims_service.claim_to_dict(c) for c in gold],
         "open_units": sum(1 for u in units if not u["decided"]),
+        "unfinished": unfinished(document),
     }
 
 
@@ -239,6 +256,41 @@ def reject(user: User, document: Document, claim_ids: Any) -> int:
     return len(found)
 
 
+def unreject(user: User, document: Document, claim_ids: Any) -> int:
+    """Undo the rejection of these annotators' claims: their units are open again (a done
+    review too). Conflict, and nothing undone, when one of them is not rejected (anymore):
+    someone undid it since the page showed it."""
+    if not isinstance(claim_ids, list) or not claim_ids:
+        raise InvalidInput("name the claims whose rejection to undo",
+                           {"claim_ids": "a non-empty list"})
+    found = _sources(document, claim_ids, "claim_ids")
+    undone = []
+    for claim in found:
+        # Conditional, so that of two reviewers undoing one rejection the second is told.
+        if db.session.execute(
+                update(Claim).where(Claim.id == claim.id, Claim.rejected.is_(True))
+                .values(rejected=False, updated_at=Claim.updated_at)
+                .execution_options(synchronize_session=False)).rowcount:  # type: ignore[attr-defined]
+            undone.append(claim.id)
+    stale = [claim for claim in found if claim.id not in undone]
+    if stale:
+        db.session.rollback()
+        current = claims_service.claim_to_dict(db.session.get(Claim, stale[0].id))
+        named = ", ".join(f"#{claim.id}" for claim in stale)
+        raise Conflict(f"claim {named} is not rejected: its rejection was undone meanwhile, "
+                       "or it never was", current, not_rejected=[claim.id for claim in stale])
+    for claim_id in undone:
+        db.session.add(AuditEvent(user_id=user.id, project_id=document.project_id,
+                                  action="unreject", entity="claim", entity_id=claim_id,
+                                  claim_id=claim_id, before={"rejected": True},
+                                  after={"rejected": False}))
+    db.session.flush()
+    review_state.reopen_if_open_unit(user, document,
+                                     {"action": "unreject", "claim_ids": undone})
+    db.session.commit()
+    return len(undone)
+
+
 def accept_agreed(user: User, document: Document) -> int:
     """Accept every undecided unit on which all annotators agree exactly; returns how many."""
     accepted = 0
@@ -255,14 +307,32 @@ def accept_agreed(user: User, document: Document) -> int:
     return accepted
 
 
-def set_status(user: User, document: Document, status: str) -> str:
-    """Settle the document's gold ("done") or reopen it ("open")."""
+def set_status(user: User, document: Document, status: str) -> dict[str, Any]:
+    """Settle the document's gold ("done") or reopen it ("open"): the stored status and the
+    annotators who have not finished the document (a warning, not a refusal: a claim they
+    add later opens the review again).
+
+    Done is refused (Conflict, with ``open_units``) while a unit is undecided: the gold
+    export would call the document settled and leave out what was never decided.
+    """
     if status not in (ReviewStatus.OPEN.value, ReviewStatus.DONE.value):
         raise InvalidInput("unknown review status", {"status": "must be 'open' or 'done'"})
+    # Held until the commit, so a gold claim deleted meanwhile is either counted here or
+    # reopens the review after this (review_state.lock).
+    review_state.lock(document.id)
     row = db.session.execute(
         select(Review).where(Review.document_id == document.id)
     ).scalar_one_or_none()
     before = row.status if row else "none"
+    if status == ReviewStatus.DONE.value:
+        open_units = review(document)["open_units"]
+        if open_units:
+            db.session.rollback()
+            raise Conflict(
+                f"{open_units} unit{'s are' if open_units > 1 else ' is'} still open: accept, "
+                "merge, edit or reject "
+                f"{'each' if open_units > 1 else 'it'} before marking the review done",
+                open_units=open_units)
     if row is None:
         row = Review(document_id=document.id)
         db.session.add(row)
@@ -273,7 +343,7 @@ def set_status(user: User, document: Document, status: str) -> str:
                               action="review", entity="document", entity_id=document.id,
                               before={"status": before}, after={"status": status}))
     db.session.commit()
-    return status
+    return {"status": status, "unfinished": unfinished(document)}
 
 
 def _ready_ids(project: Project) -> set[int]:

@@ -27,7 +27,7 @@ from ..models import (
     utcnow,
 )
 from ..validation import field_errors
-from . import access, projects
+from . import access, projects, review_state
 from .errors import Conflict, InvalidInput, NotFound, require_object
 
 CLAIM_FIELDS = ("start", "end", "text", "actor", "actor_mention", "stance", "verdict", "note",
@@ -488,6 +488,9 @@ def create_claim(user: User, document: Document, payload: Any, *,
     proposed) the claim's origin is "suggestion".
     """
     data = _schema_checked(payload, required=("start", "end", "text", "stance"))
+    # Read before any write empties the request's cache: the review status document_for
+    # read spares the hot path a statement when no done review is there to reopen.
+    known, review = access.review_status_of(document)
     project = db.session.get(Project, document.project_id)
     _checked(project, document, data, user)
     unknown = _unknown_evidence_ids(None, data.get("evidence") or [])
@@ -509,6 +512,9 @@ def create_claim(user: User, document: Document, payload: Any, *,
         _insert_claim(claim)
     _set_live_evidence(claim)  # a new claim's evidence: set, not read back
     _audit(user, project, "create", claim, None, claim_to_dict(claim), changes)
+    if sources is None and (not known or review == "done"):
+        # A new annotator claim is a unit no decision covers yet.
+        review_state.reopen(user, document, {"action": "create", "claim_id": claim.id})
     if commit:
         commit_keeping_state()
     return claim
@@ -631,6 +637,9 @@ def delete_claim(user: User, claim: Claim, version: int | None = None) -> None:
         raise Conflict("the claim was changed since you loaded it",
                        viewed_claim(user, db.session.get(Claim, claim.id))) from None
     _audit(user, project, "delete", claim, before, None)
+    if claim.is_gold:  # the claims it settled are undecided again, unless settled otherwise
+        review_state.reopen_if_open_unit(user, claim.document,
+                                         {"action": "delete", "claim_id": claim.id})
     db.session.commit()
 
 
@@ -670,6 +679,9 @@ def restore_claim(user: User, claim: Claim) -> Claim:
         raise Conflict(f"claim #{twin.id} was accepted from the same suggestion since: "
                        "delete it to restore this one", viewed_claim(user, twin))
     _audit(user, project, "restore", claim, before, claim_to_dict(claim))
+    if not claim.is_gold:  # back as a unit, undecided unless rejected or settled before
+        review_state.reopen_if_open_unit(user, claim.document,
+                                         {"action": "restore", "claim_id": claim.id})
     db.session.commit()
     return claim
 
@@ -713,7 +725,7 @@ def _withheld(record: dict[str, Any] | None, entity: str,
                                    for e in record["evidence"]]}
 
 
-REVIEW_ACTIONS = frozenset({"reject"})  # events a claim's history shows reviewers only
+REVIEW_ACTIONS = frozenset({"reject", "unreject"})  # shown in a claim's history to reviewers only
 
 
 def history(claim: Claim, user: User | None = None) -> list[dict[str, Any]]:

@@ -33,11 +33,13 @@ class Forbidden(ServiceError):
 
 
 class Conflict(ServiceError):
-    """A write based on a stale version (HTTP 409); `current` is the stored record."""
+    """A write based on a stale version, or one the stored state refuses (HTTP 409);
+    `current` is the stored record, when there is one to show."""
 
     status = 409
 
-    def __init__(self, message: str, current: dict[str, Any], **extra: Any) -> None:
+    def __init__(self, message: str, current: dict[str, Any] | None = None,
+                 **extra: Any) -> None:
         super().__init__(message)
         self.current = current
         self.extra = extra  # more of the answer's fields (e.g. settled_by)

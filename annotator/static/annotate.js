@@ -712,7 +712,7 @@ async function deleteClaim() {
 const QUIET_FIELDS = new Set(["id", "version", "document_id", "annotator", "created_at",
   "updated_at", "deleted_at", "scheme_version", "is_gold"]);
 const ACTION_WORDS = { create: "created", update: "updated", delete: "deleted", restore: "restored",
-  link: "linked", unlink: "unlinked", reject: "rejected" };
+  link: "linked", unlink: "unlinked", reject: "rejected", unreject: "rejection undone" };
 
 function isShortScalar(value) {
   if (value === null || value === undefined) return true;

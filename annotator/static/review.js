@@ -346,7 +346,11 @@ function renderUnit(unit, index) {
       const whose = versions.filter(([, c]) => unit.rejected.includes(c.id)).map(([coder]) => `${coder}'s`);
       const p = el("p", "decision-rejected",
         unit.rejected.length === unit.claim_ids.length ? "rejected" : `rejected: ${whose.join(", ")}`);
-      decision.append(p);
+      // A rejection is one click with no confirmation, so it must be as easy to take back.
+      const undo = button("Undo reject", "unreject", () => act(
+        "POST", `/api/v1/documents/${documentId}/unreject`, { claim_ids: unit.rejected },
+        "Rejection undone: the unit is open again"));
+      decision.append(p, undo);
     }
     li.append(decision);
   }
@@ -683,15 +687,24 @@ function renderToolbar() {
   const accept = $("accept-agreed");
   accept.disabled = agreed === 0;
   accept.textContent = `Accept all agreed (${agreed})`;
-  $("unit-count").textContent = `${review.units.length} unit(s) · ${review.open_units} open`;
+  const unfinished = review.unfinished || [];
+  $("unit-count").textContent = `${review.units.length} unit(s) · ${review.open_units} open`
+    + (unfinished.length ? ` · not finished: ${unfinished.join(", ")}` : "");
   $("units-summary").textContent = `(${review.units.length})`;
 }
 
 $("accept-agreed").addEventListener("click", () => act(
   "POST", `/api/v1/documents/${documentId}/gold/accept-agreed`, undefined,
   (body) => `Accepted ${body.accepted} agreed unit(s)`));
-$("mark-done").addEventListener("click", () => act(
-  "PUT", `/api/v1/documents/${documentId}/review`, { status: "done" }, "Review marked done"));
+// Unfinished annotators warn, they do not block: a claim they add later opens the review
+// again. Open units block (the server answers 409 with their count).
+$("mark-done").addEventListener("click", () => {
+  const unfinished = state.review.unfinished || [];
+  if (unfinished.length && !window.confirm(
+    `${unfinished.join(", ")} ${unfinished.length > 1 ? "have" : "has"} not finished this document. `
+    + "Mark the review done anyway? A claim added later opens it again.")) return;
+  act("PUT", `/api/v1/documents/${documentId}/review`, { status: "done" }, "Review marked done");
+});
 $("reopen").addEventListener("click", () => act(
   "PUT", `/api/v1/documents/${documentId}/review`, { status: "open" }, "Review reopened"));
 
@@ -712,6 +725,7 @@ async function act(method, url, body, done, form = null, onConflict = null) {
   if (state.busy) return null;
   setBusy(true);
   say("Saving…");
+  const wasDone = state.review && state.review.status === "done";
   const result = await api(method, url, body);
   setBusy(false);
   if (result.status === 409 && onConflict && result.data && result.data.current) {
@@ -730,7 +744,11 @@ async function act(method, url, body, done, form = null, onConflict = null) {
     return result;
   }
   await load();
-  say(typeof done === "function" ? done(result.data || {}) : done);
+  const message = typeof done === "function" ? done(result.data || {}) : done;
+  // A decision taken back on a done review (a gold claim deleted, a rejection undone) opens
+  // it again on the server: say so, the badge alone is easily missed.
+  const reopened = wasDone && state.review.status !== "done" && method !== "PUT";
+  say(reopened ? `${message}; the review is open again` : message);
   return result;
 }
 

@@ -220,6 +220,88 @@ def test_judy_settles_the_document_into_gold(page: Page, app: Flask, annotated, 
     assert not console_errors, console_errors
 
 
+def review_status(app: Flask, document_id: int) -> str:
+    with app.app_context():
+        return adjudication.review_status(db.session.get(Document, document_id))
+
+
+def test_a_rejection_is_undone_and_done_waits_for_every_unit(page: Page, app: Flask,
+                                                            annotated, console_errors):
+    """judy rejects a unit by mistake and takes it back on a done review, which opens again;
+    done is refused while that unit is open; an undo someone made meanwhile is told, not
+    silently repeated; unfinished annotators ask before done."""
+    login(page, "judy")
+    document = annotated["document"]
+    differ, lonely = annotated["differ"], annotated["lonely"]
+    open_review(page, document.id)
+    lonely_unit = unit(page, lonely)
+
+    lonely_unit.get_by_role("button", name="Reject").click()
+    wait_message(page, "Rejected")
+    page.locator("#accept-agreed").click()
+    wait_message(page, "Accepted 1 agreed unit(s)")
+    unit(page, differ[0]).get_by_role("button", name="Accept alice's").click()
+    wait_message(page, "Accepted alice's version")
+    page.get_by_role("button", name="Mark review done").click()
+    wait_message(page, "Review marked done")
+
+    lonely_unit.get_by_role("button", name="Undo reject").click()
+    wait_message(page, "Rejection undone: the unit is open again; the review is open again")
+    assert stored(app, lonely)["rejected"] is False
+    assert review_status(app, document.id) == "open"
+    expect(page.locator("#review-state")).to_have_text("review open")
+    expect(lonely_unit).to_have_attribute("data-decided", "false")
+    expect(lonely_unit.locator(".decision-rejected")).to_have_count(0)
+    expect(lonely_unit.get_by_role("button", name="Reject")).to_be_visible()
+    expect(page.locator("#unit-count")).to_have_text("3 unit(s) · 1 open")
+    with app.app_context():
+        undo = db.session.execute(select(AuditEvent).where(
+            AuditEvent.action == "unreject", AuditEvent.claim_id == lonely)).scalar_one()
+        assert undo.user_id == users.by_username("judy").id
+
+    # Done with the unit open: refused, the count named, nothing stored.
+    page.get_by_role("button", name="Mark review done").click()
+    wait_message(page, "1 unit is still open: accept, merge, edit or reject it before marking "
+                       "the review done; the page has been reloaded.")
+    expect(page.locator("#review-message")).to_have_class("muted error")
+    assert review_status(app, document.id) == "open"
+
+    # Rejected again, then undone by maria behind judy's back: judy's undo is refused.
+    lonely_unit.get_by_role("button", name="Reject").click()
+    wait_message(page, "Rejected")
+    with app.app_context():
+        maria = users.by_username("maria")
+        adjudication.unreject(maria, db.session.get(Document, document.id), [lonely])
+    lonely_unit.get_by_role("button", name="Undo reject").click()
+    expect(page.locator("#review-message")).to_contain_text(f"claim #{lonely} is not rejected")
+    expect(lonely_unit.get_by_role("button", name="Reject")).to_be_visible()  # reloaded
+
+    # bob reopened his work: marking done asks first.
+    lonely_unit.get_by_role("button", name="Reject").click()
+    wait_message(page, "Rejected")
+    with app.app_context():
+        documents.set_status(db.session.get(Document, document.id), users.by_username("bob"),
+                             "in_progress")
+    open_review(page, document.id)
+    expect(page.locator("#unit-count")).to_have_text("3 unit(s) · 0 open · not finished: bob")
+    asked: list[str] = []
+
+    def answer(dialog, accept: bool) -> None:
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, False))
+    page.get_by_role("button", name="Mark review done").click()
+    expect(page.locator("#review-state")).to_have_text("review open")
+    assert asked and asked[0].startswith("bob has not finished this document")
+    page.once("dialog", lambda dialog: answer(dialog, True))
+    page.get_by_role("button", name="Mark review done").click()
+    wait_message(page, "Review marked done")
+    assert review_status(app, document.id) == "done" and len(asked) == 2
+    unexpected = [e for e in console_errors if "status of 409" not in e]  # the refusals
+    assert not unexpected, unexpected
+
+
 def test_edit_a_version_into_gold_then_edit_and_delete_the_gold(page: Page, app: Flask,
                                                                 annotated, console_errors):
     login(page, "judy")
