@@ -29,29 +29,33 @@ def validate(scheme: dict[str, Any]) -> dict[str, Any]:
         if dupes:
             errors.setdefault(key, f"duplicate values: {', '.join(dupes)}")
     if not errors:
-        errors.update(_suggestion_errors(scheme))
+        errors.update(_key_errors(scheme))
     if errors:
         raise LabelSchemeError(errors)
     return scheme
 
 
-def _suggestion_errors(scheme: dict[str, Any]) -> dict[str, str]:
-    """Suggestion keys must not take another key. (Cues of a stance the scheme lacks are
-    ignored, so a scheme derived from the default by changing its stances stays valid.)"""
-    suggestions = scheme.get("suggestions") or {}
-    errors: dict[str, str] = {}
-    taken = {key.lower(): f"shortcuts.{name}"
-             for name, key in (scheme.get("shortcuts") or {}).items()}
+def _key_errors(scheme: dict[str, Any]) -> dict[str, str]:
+    """Every key of the scheme does one thing: the page's shortcuts, the stance and verdict
+    keys and the suggestion keys must all differ (two stances on "1" would make the second
+    unreachable). (Cues of a stance the scheme lacks are ignored, so a scheme derived from
+    the default by changing its stances stays valid.)"""
+    keys: list[tuple[str, str, str]] = [
+        (f"shortcuts.{name}", f"shortcuts.{name}", key)
+        for name, key in (scheme.get("shortcuts") or {}).items()]
     for list_key in ("stances", "verdicts"):
-        for label in scheme.get(list_key, []):
-            if label.get("key"):
-                taken[label["key"].lower()] = f"{list_key} {label['value']}"
+        keys += [(f"{list_key}.{i}.key", f"{list_key} {label['value']}", label["key"])
+                 for i, label in enumerate(scheme.get(list_key, [])) if label.get("key")]
+    keys += [(f"suggestions.keys.{name}", f"suggestions.keys.{name}", key)
+             for name, key in ((scheme.get("suggestions") or {}).get("keys") or {}).items()]
+    errors: dict[str, str] = {}
     seen: dict[str, str] = {}
-    for name, key in (suggestions.get("keys") or {}).items():
-        clash = taken.get(key.lower()) or seen.get(key.lower())
+    for field, owner, key in keys:
+        clash = seen.get(key.lower())
         if clash:
-            errors[f"suggestions.keys.{name}"] = f"{key} is already the key of {clash}"
-        seen[key.lower()] = f"suggestions.keys.{name}"
+            errors.setdefault(field, f"{key} is already the key of {clash}")
+        else:
+            seen[key.lower()] = owner
     return errors
 
 

@@ -63,6 +63,10 @@ BAD_SCHEMES = [
     ("bad-label-key", _set("stances.0.key", "Hyper+1"), "stances.0.key"),
     ("unknown-label-field", _set("verdicts.0.colour", "#ffffff"), "verdicts.0"),
     ("actor-without-name", _set("actors", [{"aliases": ["x"]}]), "actors.0"),
+    # One key, one action: the second stance on "1" could never be chosen by key.
+    ("two-stances-one-key", _set("stances.1.key", "1"), "stances.1.key"),
+    ("stance-key-is-a-verdict-key", _set("verdicts.0.key", "2"), "verdicts.0.key"),
+    ("shortcut-is-a-stance-key", _set("shortcuts.mark_done", "3"), "stances.2.key"),
 ]
 
 
