@@ -237,6 +237,18 @@ def url(document, tail: str = "") -> str:
     return f"/api/v1/documents/{document.id}/suggestions{tail}"
 
 
+def test_each_clause_between_semicolons_has_its_own_claimant():
+    """ "C1, according to X; Y says C2": C1 is X's, C2 is Y's; X's claim does not run on
+    into Y's clause."""
+    text = ("The two pilots were rescued, according to the harbour office; the Northgate "
+            "Defence Office says both were killed.")
+    found = suggest_rules(text)
+    assert [(s.text, s.actor, s.stance) for s in found] == [
+        ("The two pilots were rescued", "Harbour Authority", "asserts"),
+        ("both were killed", "Northgate Defence Office", "asserts")]
+    assert all(text[s.start:s.end] == s.text for s in found)
+
+
 def test_suggestions_are_listed_with_span_actor_stance(client, port, token_for):
     response = client.get(url(port), headers=token_for("alice"))
     assert response.status_code == 200

@@ -2,9 +2,10 @@
 
 A label scheme's `suggestions.cues` lists, per stance, cue phrases ("said in a statement",
 "denied", "according to") and spaCy token patterns; the project's actors (names and
-aliases) are matched too. In each sentence with a cue, the suggested claim is the reported
-content (the sentence without its attribution: "X said that", ", X said", "According to X,"),
-its actor the actor mentioned nearest to the cue, its stance the cue's.
+aliases) are matched too. In each clause with a cue (a sentence, or its parts between
+semicolons), the suggested claim is the reported content (the clause without its
+attribution: "X said that", ", X said", "According to X,"), its actor the actor mentioned
+nearest to the cue, its stance the cue's.
 """
 
 from __future__ import annotations
@@ -215,10 +216,11 @@ class Rules:
         return sentences
 
     def suggest(self, doc: Any) -> list[Suggestion]:
-        """One suggestion per sentence with an attribution cue."""
+        """One suggestion per clause (a sentence, or its parts between semicolons) with an
+        attribution cue."""
         found = []
         text = nlp_text.text_of(doc)
-        for sentence in self.sentences(doc):
+        for sentence in (c for s in self.sentences(doc) for c in clauses(doc, s)):
             cue = sentence.best_cue(self.generic_stance)
             if cue is None:
                 continue
@@ -232,6 +234,28 @@ class Rules:
                 actor_mention=(mention.start, mention.end) if mention else None,
                 cue=(cue.start, cue.end), source="rules", score=1.0))
         return found
+
+
+def clauses(doc: Any, sentence: Sentence) -> list[Sentence]:
+    """The sentence's parts between semicolons, each with its own cues and mentions: in "C1,
+    according to X; Y says C2" each side has its own claimant, and the content of the first
+    cue must not run into the second clause (it is the longer side)."""
+    t = nlp_text.tokens(doc)
+    semicolon = t.hash(";")
+    cuts = [i for i in range(sentence.token_start, sentence.token_end)
+            if t.orth[i] == semicolon]
+    if not cuts or not sentence.cues:
+        return [sentence]
+    parts = []
+    for first, end in zip([sentence.token_start, *(c + 1 for c in cuts)],
+                          [*cuts, sentence.token_end], strict=True):
+        if first >= end:
+            continue
+        parts.append(Sentence(
+            t.idx[first], t.idx[end - 1] + t.length[end - 1], first, end,
+            [c for c in sentence.cues if first <= c.token_start < end],
+            [m for m in sentence.mentions if first <= m.token_start < end]))
+    return parts
 
 
 def _anchor_words(pattern: list[dict[str, Any]]) -> list[str]:
