@@ -8,7 +8,7 @@ import json
 import pytest
 
 from annotator.db import db
-from annotator.models import Assignment, AuditEvent, Document
+from annotator.models import Assignment, AuditEvent, Claim, Document
 from annotator.services import assignments, claims, documents, projects, propositions, users
 from annotator.services.errors import Forbidden, InvalidInput
 from tests.conftest import SAMPLE_TEXT, span
@@ -76,10 +76,10 @@ def test_a_claim_has_one_proposition_and_relinking_moves_it(articles) -> None:
     second = propositions.create_proposition(alice, articles["d1"].project, {"text": "two"})
     propositions.link_claim(alice, claim, first.id)
     propositions.link_claim(alice, claim, second.id)
-    assert propositions.claim_panel(claim)["proposition"]["id"] == second.id
+    assert propositions.claim_panel(claim, alice)["proposition"]["id"] == second.id
     assert propositions.timeline(alice, first) == []
     propositions.unlink_claim(alice, claim)
-    assert propositions.claim_panel(claim)["proposition"] is None
+    assert propositions.claim_panel(claim, alice)["proposition"] is None
     # Linking does not change the claim, so an open edit of it does not conflict.
     assert claims.claim_to_dict(claim)["version"] == 1
 
@@ -123,6 +123,31 @@ def test_blind_annotator_sees_only_their_own_claims_on_a_shared_proposition(
     assert client.put(f"/api/v1/claims/{secret.id}/proposition",
                       json={"proposition_id": prop.id},
                       headers={"X-CSRFToken": auth.csrf_token()}).status_code == 404
+
+
+def test_blind_annotators_are_not_told_who_wrote_anothers_proposition(
+        articles, client, token_for) -> None:
+    """Propositions are shared by all members; their author is not, in blind mode: it
+    would say which colleague coded that statement. Reviewers, and the author, see it."""
+    project = articles["d1"].project
+    alice = users.by_username("alice")
+    prop = propositions.create_proposition(alice, project, {"text": "Helicopter shot down"})
+    make("bob", articles["d1"], "a helicopter was shot down")
+    authors = {}
+    for name in ("alice", "bob", "judy"):
+        headers = token_for(name)
+        one = client.get(f"/api/v1/propositions/{prop.id}", headers=headers).get_json()
+        listed = client.get(f"/api/v1/projects/{project.id}/propositions",
+                            headers=headers).get_json()
+        similar = client.get(f"/api/v1/projects/{project.id}/propositions?similar_to=helicopter",
+                             headers=headers).get_json()
+        authors[name] = {one["created_by"], listed[0]["created_by"], similar[0]["created_by"]}
+    assert authors == {"alice": {"alice"}, "bob": {None}, "judy": {"alice"}}
+    bobs_claim = db.session.scalars(db.select(Claim).where(
+        Claim.annotator_id == users.by_username("bob").id)).one()
+    panel = client.get(f"/api/v1/claims/{bobs_claim.id}/proposition",
+                       headers=token_for("bob")).get_json()
+    assert {p["created_by"] for p in panel["suggestions"]} == {None}
 
 
 def test_api_links_a_claim_and_reports_the_suggestions(articles, client, auth) -> None:

@@ -12,7 +12,7 @@ from .routes import _json_body, bp
 
 def _proposition_view(proposition) -> dict:
     entries = propositions.timeline(g.user, proposition)
-    data = propositions.proposition_to_dict(proposition, claims=len(entries))
+    data = propositions.proposition_to_dict(proposition, g.user, claims=len(entries))
     data.update(timeline=entries, evidence=propositions.evidence_by_relation(entries),
                 can_edit=propositions.can_edit(g.user, proposition),
                 can_set_verdict=access.can_adjudicate(g.user, proposition_project(proposition)))
@@ -33,12 +33,12 @@ def list_propositions(pid: int) -> ResponseReturnValue:
     if similar_to.strip():
         limit = min(max(request.args.get("limit", propositions.SUGGESTIONS, type=int), 1), 50)
         ranked = propositions.suggest(project, similar_to, limit=limit)
-        return jsonify([propositions.proposition_to_dict(p, claims=counts.get(p.id, 0),
-                                                         score=score) for p, score in ranked])
+        return jsonify([propositions.proposition_to_dict(
+            p, g.user, claims=counts.get(p.id, 0), score=score) for p, score in ranked])
     incident = request.args.get("incident", type=int)
     found = propositions.list_propositions(project, incident_id=incident,
                                            query=request.args.get("q", ""))
-    return jsonify([propositions.proposition_to_dict(p, claims=counts.get(p.id, 0))
+    return jsonify([propositions.proposition_to_dict(p, g.user, claims=counts.get(p.id, 0))
                     for p in found])
 
 
@@ -46,7 +46,7 @@ def list_propositions(pid: int) -> ResponseReturnValue:
 def create_proposition(pid: int) -> ResponseReturnValue:
     project = access.project_for(g.user, pid)
     proposition = propositions.create_proposition(g.user, project, _json_body())
-    response = jsonify(propositions.proposition_to_dict(proposition, claims=0))
+    response = jsonify(propositions.proposition_to_dict(proposition, g.user, claims=0))
     response.status_code = 201
     response.headers["Location"] = f"/api/v1/propositions/{proposition.id}"
     return response
@@ -80,7 +80,7 @@ def set_proposition_verdict(prid: int) -> ResponseReturnValue:
 
 @bp.get("/claims/<int:cid>/proposition")
 def claim_proposition(cid: int) -> ResponseReturnValue:
-    return jsonify(propositions.claim_panel(access.claim_for(g.user, cid)))
+    return jsonify(propositions.claim_panel(access.claim_for(g.user, cid), g.user))
 
 
 @bp.put("/claims/<int:cid>/proposition")
@@ -89,7 +89,7 @@ def link_claim(cid: int) -> ResponseReturnValue:
     body = _json_body()
     value = body.get("proposition_id") if isinstance(body, dict) else None
     propositions.link_claim(g.user, claim, value)
-    return jsonify(propositions.claim_panel(claim))
+    return jsonify(propositions.claim_panel(claim, g.user))
 
 
 @bp.delete("/claims/<int:cid>/proposition")
@@ -119,8 +119,8 @@ def get_incident(iid: int) -> ResponseReturnValue:
     counts = propositions.visible_claim_counts(g.user, project)
     found = propositions.list_propositions(project, incident_id=incident.id)
     data = propositions.incident_to_dict(incident, len(found))
-    data["proposition_list"] = [propositions.proposition_to_dict(p, claims=counts.get(p.id, 0))
-                                for p in found]
+    data["proposition_list"] = [
+        propositions.proposition_to_dict(p, g.user, claims=counts.get(p.id, 0)) for p in found]
     return jsonify(data)
 
 

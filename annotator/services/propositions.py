@@ -59,14 +59,20 @@ def incident_to_dict(incident: Incident, propositions: int | None = None) -> dic
     return data
 
 
-def proposition_to_dict(proposition: Proposition, *, claims: int | None = None,
+def proposition_to_dict(proposition: Proposition, viewer: User, *, claims: int | None = None,
                         score: float | None = None) -> dict[str, Any]:
+    """The proposition as `viewer` sees it: in blind mode an annotator is not told who wrote
+    another's proposition (it would say which colleague coded that statement)."""
+    author = proposition.created_by.username if proposition.created_by else None
+    if proposition.created_by_id != viewer.id and not access.sees_all_claims(
+            viewer, db.session.get(Project, proposition.project_id)):
+        author = None
     data: dict[str, Any] = {
         "id": proposition.id, "project_id": proposition.project_id, "text": proposition.text,
         "incident_id": proposition.incident_id,
         "incident": proposition.incident.title if proposition.incident else None,
         "verdict": proposition.verdict, "verdict_note": proposition.verdict_note or "",
-        "created_by": proposition.created_by.username if proposition.created_by else None,
+        "created_by": author,
         "created_at": isoformat(proposition.created_at),
     }
     if claims is not None:
@@ -360,7 +366,7 @@ def unlink_claim(user: User, claim: Claim) -> None:
     db.session.commit()
 
 
-def claim_panel(claim: Claim) -> dict[str, Any]:
+def claim_panel(claim: Claim, viewer: User) -> dict[str, Any]:
     """What the annotation panel shows for one claim: its proposition (or None) and the
     project's propositions ranked by similarity to the claim's text."""
     project = claim.document.project
@@ -368,8 +374,8 @@ def claim_panel(claim: Claim) -> dict[str, Any]:
     current = db.session.get(Proposition, link.proposition_id) if link else None
     return {
         "claim_id": claim.id,
-        "proposition": proposition_to_dict(current) if current else None,
-        "suggestions": [proposition_to_dict(p, score=score)
+        "proposition": proposition_to_dict(current, viewer) if current else None,
+        "suggestions": [proposition_to_dict(p, viewer, score=score)
                         for p, score in suggest(project, claim.text)],
     }
 
