@@ -188,6 +188,25 @@ def test_actor_alias_resolves_to_the_actor(client, document, token_for):
     assert claim.actor_id == amaq.id
 
 
+def test_an_actor_typed_in_another_case_is_that_actor_not_a_new_one(
+        client, document, token_for):
+    alice = token_for("alice")
+    for typed in ("amaq", "AMAQ NEWS AGENCY", "russian defense ministry"):
+        created = create(client, alice, document, needle="machine-gun fire", actor=typed)
+        assert created["actor"] in ("Amaq", "Russian Defense Ministry"), typed
+    db.session.rollback()
+    assert sorted(db.session.scalars(select(Actor.name))) == ["Amaq", "Russian Defense Ministry"]
+    url = f"/api/v1/projects/{document.project_id}/actors"
+    same = client.post(url, headers=alice, json={"name": "AMAQ"})
+    assert same.status_code == 422 and "'Amaq' exists" in same.get_json()["fields"]["name"]
+    # An alias naming another actor would make that name mean two claimants.
+    clash = client.post(url, headers=alice, json={"name": "Tass", "aliases": ["amaq news agency"]})
+    assert clash.status_code == 422
+    assert "already names the actor 'Amaq'" in clash.get_json()["fields"]["aliases.0"]
+    assert client.post(url, headers=alice, json={"name": "Tass", "aliases": ["TASS agency"]}
+                       ).status_code == 201
+
+
 def test_evidence_span_text_is_filled_by_the_server(client, document, token_for):
     start, end = EVIDENCE_AT
     created = create(client, token_for("alice"), document, stance="denies", evidence=[

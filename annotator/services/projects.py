@@ -198,8 +198,12 @@ def find_actor(project: Project, name: str) -> Actor | None:
         select(Actor).where(Actor.project_id == project.id, Actor.name == name)
     ).scalar_one_or_none()
     if found is None:
-        found = next((actor for actor in actors(project) if name in (actor.aliases or [])),
-                     None)
+        # "ministry" is the Ministry, not a new actor beside it: names, then aliases, in any
+        # case (Python's casefold: SQL's lower() knows only ASCII).
+        wanted, listed = name.casefold(), actors(project)
+        found = next((a for a in listed if a.name.casefold() == wanted), None) or next(
+            (a for a in listed if any(alias.casefold() == wanted for alias in a.aliases or [])),
+            None)
     access.remember(key, found)
     return found
 
@@ -209,9 +213,17 @@ def add_actor(project: Project, name: str, aliases: list[str] | None = None) -> 
     name = " ".join(name.split())
     if not name or len(name) > 300:
         raise InvalidInput("cannot add actor", {"name": "must be 1 to 300 characters"})
-    if find_actor(project, name) is not None:
-        raise InvalidInput("cannot add actor", {"name": f"an actor '{name}' exists"})
-    actor = Actor(project_id=project.id, name=name, aliases=list(aliases or []))
+    existing = find_actor(project, name)
+    if existing is not None:
+        raise InvalidInput("cannot add actor", {"name": f"an actor '{existing.name}' exists"})
+    aliases = [" ".join(a.split()) for a in aliases or [] if a.strip()]
+    for i, alias in enumerate(aliases):
+        # An alias that names another actor would make that name mean two claimants.
+        taken = find_actor(project, alias)
+        if taken is not None:
+            raise InvalidInput("cannot add actor", {
+                f"aliases.{i}": f"'{alias}' already names the actor '{taken.name}'"})
+    actor = Actor(project_id=project.id, name=name, aliases=aliases)
     db.session.add(actor)
     db.session.commit()
     return actor
