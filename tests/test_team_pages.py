@@ -231,6 +231,20 @@ def test_the_only_manager_cannot_demote_or_remove_themselves(client, auth, proje
     assert snapshot() == before
 
 
+def test_a_manager_who_steps_down_lands_on_the_project_page(client, auth, project):
+    """Not on the members page, which a non-manager may not open (403)."""
+    maria, alice = users.by_username("maria"), users.by_username("alice")
+    token = login(client, auth, "maria")
+    client.post(f"/projects/{project.id}/members/{alice.id}/role",
+                data={"role": "manager", "csrf_token": token})
+    response = client.post(f"/projects/{project.id}/members/{maria.id}/role",
+                           data={"role": "adjudicator", "csrf_token": token})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/projects/{project.id}")
+    assert client.get(response.headers["Location"]).status_code == 200
+    assert role_of(project.id, "maria") == "adjudicator"
+
+
 def test_remove_a_member_keeps_their_assignments(client, auth, document):
     bob = users.by_username("bob")
     token = login(client, auth, "maria")

@@ -186,6 +186,9 @@ def change_role(pid: int, uid: int) -> ResponseReturnValue:
         flash(f"{user.username}: {exc.fields.get('role', exc.message)}", "error")
         return _members_page(project, 422)
     flash(f"{user.username} is now {form.role.data} of this project.")
+    if user.id == current_user.id and form.role.data != "manager" and not user.is_admin:
+        # A manager who stepped down may no longer open the members page.
+        return redirect(url_for(".detail", pid=pid))
     return _back_to_members(pid)
 
 
@@ -233,7 +236,8 @@ def assign(pid: int) -> ResponseReturnValue:
         except InvalidInput as exc:
             show_errors(form, exc)
         else:
-            flash(f"Added {added} assignment(s); every document now has "
+            # Existing assignments are kept: documents may have more than asked for.
+            flash(f"Added {added} assignment(s); every document now has at least "
                   f"{form.per_document.data} annotator(s).")
             return _back_to_members(pid)
     return _members_page(project, 422, assign_form=form)
