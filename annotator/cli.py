@@ -23,6 +23,7 @@ from .services import (
     assignments,
     datasets,
     exporting,
+    label_schemes,
     projects,
     tool_import,
     users,
@@ -101,6 +102,23 @@ def projects_create(name: str, scheme_file: str | None, manager: str | None) -> 
     except (ServiceError, labelscheme.LabelSchemeError) as exc:
         _fail(exc)
     click.echo(f"Created project {project.name} (id {project.id})")
+
+
+@projects_cli.command("scheme")
+@click.argument("project")
+@click.argument("scheme_file", type=click.Path(exists=True, dir_okay=False))
+def projects_scheme(project: str, scheme_file: str) -> None:
+    """Give PROJECT the label scheme in SCHEME_FILE as its next version (a value stored
+    work uses may not be dropped)."""
+    target = _project(project)
+    version = target.scheme_version
+    try:
+        label_schemes.change_scheme(target, labelscheme.load_file(scheme_file))
+    except (ServiceError, labelscheme.LabelSchemeError) as exc:
+        _fail(exc)
+    click.echo(f"{target.name}: label scheme unchanged (version {version})"
+               if target.scheme_version == version
+               else f"{target.name}: label scheme version {target.scheme_version}")
 
 
 @members_cli.command("add")

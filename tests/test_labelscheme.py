@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from annotator import labelscheme
 from annotator.db import db
-from annotator.models import Project
+from annotator.models import AuditEvent, Project
 from annotator.services import projects
 from annotator.services.errors import InvalidInput
 from annotator.validation import validator
@@ -199,3 +199,103 @@ def test_cli_projects_create_with_a_good_scheme(runner, tmp_path):
     assert result.exit_code == 0, result.output
     project = projects.by_name("Custom")
     assert labelscheme.values(project.label_scheme, "stances") == ["endorses"]
+
+
+# ---------- changing a project's scheme once work has started ----------
+
+
+def with_stance(scheme: dict[str, Any], value: str, key: str | None = None) -> dict[str, Any]:
+    changed = copy.deepcopy(scheme)
+    changed["stances"].append({"value": value, "label": value.title(), "color": "#336699",
+                               **({"key": key} if key else {})})
+    return changed
+
+
+def without_stance(scheme: dict[str, Any], value: str) -> dict[str, Any]:
+    changed = copy.deepcopy(scheme)
+    changed["stances"] = [s for s in changed["stances"] if s["value"] != value]
+    return changed
+
+
+def test_a_manager_adds_a_stance_and_new_claims_may_use_it(client, document, token_for):
+    project = db.session.get(Project, document.project_id)
+    url, body = f"/api/v1/projects/{project.id}/scheme", with_stance(project.label_scheme,
+                                                                      "retracts", "6")
+    claim_url = f"/api/v1/documents/{document.id}/claims"
+    start, end = span(SAMPLE_TEXT, "no aircraft was lost")
+    claim = {"start": start, "end": end, "text": "no aircraft was lost"}
+    before = client.post(claim_url, headers=token_for("alice"), json={**claim, "stance": "denies"})
+    assert client.post(claim_url, headers=token_for("alice"),
+                       json={**claim, "stance": "retracts"}).status_code == 422
+
+    assert client.put(url, headers=token_for("alice"), json=body).status_code == 403
+    changed = client.put(url, headers=token_for("maria"), json=body)
+    assert changed.status_code == 200, changed.get_json()
+    assert changed.get_json()["scheme_version"] == 2
+    assert "retracts" in labelscheme.values(changed.get_json()["label_scheme"], "stances")
+    after = client.post(claim_url, headers=token_for("alice"), json={**claim, "stance": "retracts"})
+    assert after.status_code == 201
+    # Each claim keeps the version it was written under.
+    assert (before.get_json()["scheme_version"], after.get_json()["scheme_version"]) == (1, 2)
+    # The same scheme again changes nothing.
+    assert client.put(url, headers=token_for("maria"), json=body).get_json()[
+        "scheme_version"] == 2
+    db.session.rollback()
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "scheme")).all()
+    assert [(e.before["scheme_version"], e.after["scheme_version"]) for e in events] == [(1, 2)]
+
+
+def test_a_value_stored_work_uses_cannot_be_dropped(client, document, token_for):
+    project = db.session.get(Project, document.project_id)
+    url = f"/api/v1/projects/{project.id}/scheme"
+    start, end = span(SAMPLE_TEXT, "no aircraft was lost")
+    client.post(f"/api/v1/documents/{document.id}/claims", headers=token_for("alice"), json={
+        "start": start, "end": end, "text": "no aircraft was lost", "stance": "denies"})
+    refused = client.put(url, headers=token_for("maria"),
+                         json=without_stance(project.label_scheme, "denies"))
+    assert refused.status_code == 422
+    assert refused.get_json()["fields"]["stances"].startswith("still used: 'denies' by 1 claim;")
+    db.session.rollback()
+    assert db.session.get(Project, project.id).scheme_version == 1
+    # A value nobody uses may go; a scheme breaking the schema is named field by field.
+    assert client.put(url, headers=token_for("maria"), json=without_stance(
+        project.label_scheme, "unclear")).status_code == 200
+    broken = copy.deepcopy(project.label_scheme)
+    broken["stances"][0]["color"] = "red"
+    invalid = client.put(url, headers=token_for("maria"), json=broken)
+    assert invalid.status_code == 422 and "stances.0.color" in invalid.get_json()["fields"]
+
+
+def test_the_members_page_edits_the_scheme(client, auth, document):
+    project = db.session.get(Project, document.project_id)
+    auth.login("maria")
+    page = client.get(f"/projects/{project.id}/members").get_data(as_text=True)
+    assert 'id="label-scheme"' in page and "version 1" in page
+    token = auth.csrf_token(f"/projects/{project.id}/members")
+    url = f"/projects/{project.id}/scheme"
+    bad = client.post(url, data={"scheme": "{not json", "csrf_token": token})
+    assert bad.status_code == 422 and "not JSON" in bad.get_data(as_text=True)
+    saved = client.post(url, data={"csrf_token": token, "scheme": json.dumps(
+        with_stance(project.label_scheme, "retracts"))})
+    assert saved.status_code == 302
+    assert "Label scheme saved as version 2" in client.get(
+        saved.headers["Location"]).get_data(as_text=True)
+    forged = client.post(url, data={"scheme": json.dumps(project.label_scheme)})
+    assert forged.status_code == 400  # no CSRF token
+
+
+def test_cli_projects_scheme(runner, document, tmp_path):
+    project = db.session.get(Project, document.project_id)
+    path = tmp_path / "next.json"
+    path.write_text(json.dumps(with_stance(project.label_scheme, "retracts")))
+    result = runner.invoke(args=["projects", "scheme", project.name, str(path)])
+    assert result.exit_code == 0, result.output
+    assert "label scheme version 2" in result.output
+    path.write_text(json.dumps(without_stance(project.label_scheme, "asserts")))
+    start, end = span(SAMPLE_TEXT, "no aircraft was lost")
+    from annotator.services import claims, users
+
+    claims.create_claim(users.by_username("alice"), document, {
+        "start": start, "end": end, "text": "no aircraft was lost", "stance": "asserts"})
+    refused = runner.invoke(args=["projects", "scheme", project.name, str(path)])
+    assert refused.exit_code != 0 and "'asserts' by 1 claim" in refused.output

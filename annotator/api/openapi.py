@@ -134,6 +134,14 @@ def _document() -> dict[str, Any]:
             "summary": "A project with its label scheme and your role in it",
             "parameters": [pid],
             "responses": {"200": _json(_ref("Project"), "The project"), **_errors(401, 404)}}},
+        "/projects/{pid}/scheme": {"put": {
+            "summary": "Replace the project's label scheme with its next version (managers); a "
+                       "value stored claims, evidence or propositions use may not be dropped",
+            "parameters": [pid],
+            "requestBody": {"required": True, "content": {JSON: {"schema": {"type": "object"}}}},
+            "responses": {"200": _json(_ref("Project"), "The project with its scheme (the "
+                                       "version unchanged if the scheme is)"),
+                          **_errors(400, 401, 403, 404, 422)}}},
         "/projects/{pid}/documents": {"get": {
             "summary": "The project's documents with your status on each",
             "parameters": [pid],

@@ -10,6 +10,7 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ..db import db
+from ..models import Project
 from ..security import csrf
 from ..services import (
     access,
@@ -18,6 +19,7 @@ from ..services import (
     claims,
     documents,
     exporting,
+    label_schemes,
     projects,
     suggestions,
     tool_import,
@@ -144,7 +146,16 @@ def list_projects() -> ResponseReturnValue:
 
 @bp.get("/projects/<int:pid>")
 def get_project(pid: int) -> ResponseReturnValue:
-    project = access.project_for(g.user, pid)
+    return _project_answer(access.project_for(g.user, pid))
+
+
+@bp.put("/projects/<int:pid>/scheme")
+def change_scheme(pid: int) -> ResponseReturnValue:
+    project = access.managed_project_for(g.user, pid)
+    return _project_answer(label_schemes.change_scheme(project, _json_body(), g.user))
+
+
+def _project_answer(project: Project) -> ResponseReturnValue:
     summary = projects.project_summary(project)
     summary.update(
         label_scheme=project.label_scheme,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileRequired, MultipleFileField
-from wtforms import BooleanField, Form, IntegerField, SelectField, StringField
+from wtforms import BooleanField, Form, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from ..models import Role
@@ -39,6 +39,10 @@ class SettingsForm(FlaskForm):
     annotators_per_document = IntegerField(
         "Annotators per document", validators=[InputRequired(), NumberRange(min=1, max=1000)])
     blind = BooleanField("Blind mode: annotators see only their own claims")
+
+
+class SchemeForm(FlaskForm):
+    scheme = TextAreaField("Label scheme (JSON)", validators=[InputRequired()])
 
 
 class AssignForm(FlaskForm):

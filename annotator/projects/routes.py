@@ -3,6 +3,7 @@ members, settings and assignment page and the progress dashboard."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import (
@@ -22,7 +23,15 @@ from flask_login import current_user, login_required
 from ..auth.forms import LogoutForm
 from ..forms import show_errors
 from ..models import Project
-from ..services import access, assignments, datasets, documents, progress, projects
+from ..services import (
+    access,
+    assignments,
+    datasets,
+    documents,
+    label_schemes,
+    progress,
+    projects,
+)
 from ..services.errors import InvalidInput, ServiceError
 from .forms import (
     AddMemberForm,
@@ -32,6 +41,7 @@ from .forms import (
     ReassignForm,
     RemoveMemberForm,
     RoleForm,
+    SchemeForm,
     SettingsForm,
 )
 
@@ -136,6 +146,8 @@ def _members_page(project: Project, status: int = 200, **forms: Any) -> Response
     forms.setdefault("assign_form", AssignForm(
         formdata=None, per_document=project.annotators_per_document))
     forms.setdefault("reassign_form", _reassign_form(project, formdata=None))
+    forms.setdefault("scheme_form", SchemeForm(formdata=None, scheme=json.dumps(
+        project.label_scheme, indent=2, ensure_ascii=False)))
     rows = [(user, role, RoleForm(formdata=None, role=role))
             for user, role in projects.members(project)]
     return render_template(
@@ -223,6 +235,30 @@ def settings(pid: int) -> ResponseReturnValue:
             flash("Settings saved.")
             return _back_to_members(pid)
     return _members_page(project, 422, settings_form=form)
+
+
+@bp.post("/projects/<int:pid>/scheme")
+@login_required
+def change_scheme(pid: int) -> ResponseReturnValue:
+    project = access.managed_project_for(current_user, pid)
+    form = SchemeForm()
+    if form.validate_on_submit():
+        try:
+            scheme = json.loads(form.scheme.data)
+        except ValueError as exc:
+            form.scheme.errors.append(f"not JSON: {exc}")
+        else:
+            version = project.scheme_version
+            try:
+                label_schemes.change_scheme(project, scheme, current_user)
+            except InvalidInput as exc:
+                form.scheme.errors.extend(f"{name}: {message}"
+                                          for name, message in exc.fields.items())
+            else:
+                flash("The label scheme is unchanged." if project.scheme_version == version
+                      else f"Label scheme saved as version {project.scheme_version}.")
+                return _back_to_members(pid)
+    return _members_page(project, 422, scheme_form=form)
 
 
 @bp.post("/projects/<int:pid>/assign")
