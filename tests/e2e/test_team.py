@@ -438,3 +438,32 @@ def test_markup_in_usernames_urls_and_titles_stays_inert(new_page: NewPage, app:
     assert maria.evaluate("() => document.querySelectorAll('img').length") == 0
     assert maria.locator("script:not([src]):not(#scheme-data)").count() == 0
     assert maria.locator('a[href^="javascript"], [onerror]').count() == 0
+
+
+def test_a_manager_adds_a_stance_and_the_annotator_uses_it_after_a_reload(
+        page: Page, app: Flask, document, doc_ids) -> None:
+    """The Label scheme card on the Members page, in a real browser: the JSON edited in
+    place, saved as version 2; an annotator's reloaded page offers the new stance."""
+    login(page, "maria")
+    page.goto(f"/projects/{doc_ids['project']}/members")
+    editor = page.locator("#label-scheme textarea")
+    scheme = json.loads(editor.input_value())
+    scheme["stances"].append({"value": "retracts", "label": "Retracts", "color": "#336699",
+                              "key": "6"})
+    editor.fill(json.dumps(scheme, indent=2))
+    page.locator("#label-scheme button[type=submit]").click()
+    expect(page.locator(".flashes")).to_contain_text("Label scheme saved as version 2")
+    expect(page.locator("#label-scheme h2")).to_contain_text("version 2")
+
+    page.context.clear_cookies()
+    login(page, "alice")
+    open_document(page, doc_ids["d1"])
+    drag_select(page, "no aircraft was lost")
+    expect(page.locator('input[name="stance"][value="retracts"]')).to_have_count(1)
+    page.keyboard.press("6")
+    expect(page.locator('input[name="stance"][value="retracts"]')).to_be_checked()
+    page.click("#save-claim")
+    expect(page.locator("#annotate")).to_have_attribute("data-queue", "saved", timeout=TIMEOUT_MS)
+    with app.app_context():
+        stored = db.session.scalars(select(Claim).where(Claim.document_id == doc_ids["d1"])).one()
+        assert (stored.stance, stored.scheme_version) == ("retracts", 2)
