@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from email.utils import parsedate_to_datetime
 from urllib.parse import quote, urlsplit
 
 import pytest
@@ -202,6 +203,11 @@ def test_session_cookies_are_httponly_and_samesite_lax(client, project):
         assert "httponly" in attributes, (name, attributes)
         assert "samesite=lax" in attributes, (name, attributes)
         assert "secure" not in attributes  # plain HTTP in development
+    # A remembered login lasts 30 days (Flask-Login's default was a year).
+    expires = next(a for a in cookie_attributes(response, "remember_token")
+                   if a.startswith("expires="))
+    left = parsedate_to_datetime(expires.split("=", 1)[1]) - utcnow()
+    assert timedelta(days=29, hours=23) < left <= timedelta(days=30)
 
 
 def test_secure_cookies_from_the_environment(project, database_url, instance_path, monkeypatch):
