@@ -126,3 +126,24 @@ def _unstorable(value: Any) -> list[str] | None:
             if found is not None:
                 return [str(key), *found]
     return None
+
+
+# Deeper than any body or record the app reads (a Label Studio task is about 8 levels) and
+# far from the interpreter's recursion limit, which the recursive walks over a value
+# (unstorable_text, json.dumps when a JSON column is written) would otherwise reach.
+MAX_NESTING = 100
+
+
+def nested_deeper_than(value: Any, limit: int = MAX_NESTING) -> bool:
+    """Whether `value` has lists or objects nested more than `limit` deep (`[]` is 1)."""
+    # Level by level, not recursively: the value may be nested deeper than the stack allows.
+    level = [value] if isinstance(value, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        level = [item for container in level
+                 for item in (container.values() if isinstance(container, dict) else container)
+                 if isinstance(item, dict | list)]
+    return False

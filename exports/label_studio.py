@@ -48,6 +48,7 @@ from ._common import (
     label_for,
 )
 from .offsets import OffsetMap
+from .strict_json import strict_loads
 
 WriteOffsets = Literal["codepoint", "utf16"]
 ReadOffsets = Literal["auto", "codepoint", "utf16"]
@@ -298,7 +299,7 @@ def read_label_studio_json(
             except UnicodeDecodeError as exc:
                 raise ImportFormatError("file", f"not UTF-8: {exc.reason}") from None
         try:
-            tasks = json.loads(raw.removeprefix("\ufeff"))
+            tasks = strict_loads(raw.removeprefix("\ufeff"))
         except json.JSONDecodeError as exc:
             raise ImportFormatError("file", f"invalid JSON: {exc.msg} at line {exc.lineno}"
                                     ) from None
