@@ -175,6 +175,52 @@ def test_body_that_is_not_json_is_422(client, document, token_for):
     assert count(Claim) == 0
 
 
+def _json_text(body: dict[str, Any], **raw: str) -> str:
+    """`body` as JSON with `raw` fields added as the JSON text given (not all of it JSON)."""
+    return json.dumps(body)[:-1] + "".join(f', "{k}": {v}' for k, v in raw.items()) + "}"
+
+
+UNREADABLE_BODIES = [
+    ("nested-5000", "[" * 5000 + "]" * 5000, "nested too deeply (5000 levels)"),
+    ("nested-101", _json_text(body_for(), note="[" * 100 + "]" * 100),
+     "nested more than 100 levels deep"),
+    ("nan", _json_text(body_for(), note="NaN"), "NaN is not valid JSON"),
+    ("infinity", _json_text(body_for(), start="-Infinity"), "-Infinity is not valid JSON"),
+    ("overflow", _json_text(body_for(), start="1e400"), "1e400 is too large a number"),
+    ("digits", _json_text(body_for(), start="1" * 5000), "a number of 5000 digits is too long"),
+    ("not-json", "{not json", "Expecting property name"),
+]
+
+
+@pytest.mark.parametrize(("body", "reason"), [pytest.param(b, r, id=i)
+                                              for i, b, r in UNREADABLE_BODIES])
+def test_a_body_that_cannot_be_read_is_400_naming_the_body(client, document, token_for, body,
+                                                           reason):
+    # The first was a 500 (RecursionError); NaN and Infinity were read, 1e400 too (as inf).
+    response = client.post(claims_url(document), data=body,
+                           headers={**token_for("alice"), "Content-Type": "application/json"})
+
+    assert response.status_code == 400
+    answer = response.get_json()
+    validator("error.schema.json").validate(answer)
+    assert answer["fields"]["(body)"].startswith(reason), answer
+    assert answer["error"].startswith(f"the body cannot be read: {reason}")
+    assert count(Claim) == 0 and count(AuditEvent) == 0
+
+
+def test_an_unreadable_patch_body_is_400_and_changes_nothing(client, auth, document,
+                                                             token_for):
+    created = create(client, token_for("alice"), document)
+    auth.login("alice")  # the session's requests go the same way as a token's
+    headers = {"X-CSRFToken": auth.csrf_token(f"/documents/{document.id}"),
+               "Content-Type": "application/json"}
+    response = client.patch(f"/api/v1/claims/{created['id']}", headers=headers,
+                            data=_json_text({"version": 1}, note="NaN"))
+    assert response.status_code == 400
+    assert response.get_json()["fields"]["(body)"].startswith("NaN is not valid JSON")
+    assert [(c.version, c.note) for c in stored_claims()] == [(1, "")]
+
+
 def test_actor_alias_resolves_to_the_actor(client, document, token_for):
     mention = span(SAMPLE_TEXT, "Amaq")
     created = create(client, token_for("alice"), document, needle="machine-gun fire",
