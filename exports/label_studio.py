@@ -241,6 +241,10 @@ def parse_label_studio_task(
                 continue
             value = region.get("value") or {}
             start, end = value.get("start"), value.get("end")
+            if isinstance(start, float) or isinstance(end, float):
+                # An offset gone wrong, not an XPath region: skipped, its span would be lost.
+                raise ImportFormatError(where, f"region offsets must be whole numbers: "
+                                        f"[{start}, {end}]")
             if not (type(start) is int and type(end) is int):
                 continue  # e.g. HyperText regions (XPath start/end) or choices
             try:

@@ -335,6 +335,48 @@ def test_patch_moving_the_span_without_text_is_422(client, document, token_for, 
     assert (claim.start, claim.end, claim.version) == (created["start"], created["end"], 1)
 
 
+WHOLE_NUMBER_FIELDS = [
+    ("start", lambda b: b.update(start=float(b["start"]))),
+    ("end", lambda b: b.update(end=float(b["end"]))),
+    ("actor_mention.start", _set(actor="Amaq", actor_mention={"start": 0.0, "end": 4})),
+    ("actor_mention.end", _set(actor="Amaq", actor_mention={"start": 0, "end": 4.0})),
+    ("evidence.0.start", _set(evidence=[{"type": "video", "relation": "supports",
+                                         "start": float(EVIDENCE_AT[0]),
+                                         "end": EVIDENCE_AT[1]}])),
+    ("evidence.0.end", _set(evidence=[{"type": "video", "relation": "supports",
+                                       "start": EVIDENCE_AT[0],
+                                       "end": EVIDENCE_AT[1] + 0.5}])),
+    ("evidence.0.document_id", _set(evidence=[{"type": "video", "relation": "supports",
+                                               "document_id": 1.0, "start": 0, "end": 4}])),
+]
+
+
+@pytest.mark.parametrize(("field", "mutate"), WHOLE_NUMBER_FIELDS)
+def test_a_float_for_a_whole_number_is_422_naming_the_field(client, document, token_for,
+                                                             field, mutate):
+    # JSON Schema counts 38.0 as an integer: the claim was stored with it, and answered
+    # "start": 38.0, which a client slicing the text with fails on.
+    alice = token_for("alice")
+    body = body_for()
+    mutate(body)
+    response = client.post(claims_url(document), json=body, headers=alice)
+    assert response.status_code == 422
+    assert response.get_json()["fields"] == {field: "must be a whole number"}
+    assert count(Claim) == 0 and count(AuditEvent) == 0
+
+    created = create(client, alice, document)
+    body["version"] = 1
+    response = client.patch(f"/api/v1/claims/{created['id']}", json=body, headers=alice)
+    assert response.status_code == 422
+    assert response.get_json()["fields"] == {field: "must be a whole number"}
+    response = client.patch(f"/api/v1/claims/{created['id']}", headers=alice,
+                            json={"version": 1.0, "stance": "denies"})
+    assert response.get_json()["fields"] == {"version": "must be a whole number"}
+    [claim] = stored_claims()
+    assert (claim.version, claim.stance, claim.evidence) == (1, "asserts", [])
+    assert count(AuditEvent) == 1
+
+
 def test_patch_without_a_version_is_422(client, document, token_for):
     alice = token_for("alice")
     created = create(client, alice, document)

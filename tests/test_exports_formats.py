@@ -906,6 +906,9 @@ def test_label_studio_reads_hand_written_exports():
      '"value": {"start": 2, "end": 3, "labels": ["X"]}}]}]}]', "surrogate"),
     ('[{"data": {"text": "abc"}, "annotations": [{"result": [{"type": "labels", '
      '"value": {"start": 1, "end": 7, "labels": ["X"]}}]}]}]', "outside"),
+    ('[{"data": {"text": "abc"}, "annotations": [{"result": [{"type": "labels", '
+     '"value": {"start": 1.0, "end": 2, "labels": ["X"]}}]}]}]',
+     r"task 0: region offsets must be whole numbers: \[1.0, 2\]"),
     ('[{"data": {"text": "abc", "meta": {"n": -Infinity}}}]',
      "invalid JSON: -Infinity is not valid JSON at line 1"),
     ("[" * 5000 + "]" * 5000, "invalid JSON: nested too deeply"),

@@ -173,6 +173,15 @@ def test_a_line_that_is_not_json_or_too_deep_is_reported_by_number_and_nothing_i
         ("kept", "kept", deepest)]
 
 
+def test_an_id_that_is_a_float_is_refused_and_a_float_in_meta_is_kept(project):
+    # JSON Schema counts 5.0 as an integer; the app's ids and offsets are whole numbers.
+    with pytest.raises(DocumentImportError) as caught:
+        documents.import_file(project, "ids.jsonl", jsonl({"text": "x", "id": 5.0}))
+    assert caught.value.errors == [(1, "id: must be a whole number or a string")]
+    documents.import_file(project, "meta.jsonl", jsonl({"text": "y", "meta": {"n": 2.0}}))
+    assert [d.meta for d in stored(project)] == [{"n": 2.0}]
+
+
 def test_a_line_that_is_not_json_on_the_project_page_is_reported_by_line(client, auth,
                                                                           project):
     auth.login("maria")
