@@ -1009,6 +1009,7 @@ def test_the_hf_writer_keeps_documents_of_a_group_together():
     {"fractions": (0.8, 0.1)},
     {"fractions": (0.8, 0.3, 0.1)},
     {"fractions": (1.2, -0.1, -0.1)},
+    {"fractions": (1e308, 1e308, 1e308)},  # overflowed fsum: OverflowError, not ValueError
     {"names": ("a", "a", "b")},
 ])
 def test_bad_split_settings_are_refused(kwargs):
