@@ -15,9 +15,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # Imported here, not at the top: `annotator.agreement` must import without Flask.
     from flask import Flask
 
-    from . import config
+    from . import config, jsonprovider
 
     app = Flask(__name__, instance_path=config.instance_path(), instance_relative_config=True)
+    jsonprovider.init_app(app)  # before config.load, which sets its options
     config.load(app, test_config)
 
     from . import auth, cli, converters, db, filters, health, requestlog, security

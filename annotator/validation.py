@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 # jsonschema-rs needs absolute ids; the files' relative ones are resolved against this base.
 _RS_BASE = "https://annotator.invalid/schemas/"
@@ -30,28 +31,51 @@ def load_schema(name: str) -> dict[str, Any]:
         return json.load(fh)
 
 
+def _dialectless(schema: dict[str, Any]) -> dict[str, Any]:
+    # jsonschema checks a $ref'd schema that names its dialect with that dialect's stock
+    # validator class (whose "integer" takes 38.0); one that names none, with _Validator.
+    return {key: value for key, value in schema.items() if key != "$schema"}
+
+
 @cache
 def _registry() -> Registry:
     resources = [
-        (path.name, Resource.from_contents(load_schema(path.name)))
+        (path.name, Resource.from_contents(_dialectless(load_schema(path.name)),
+                                           default_specification=DRAFT202012))
         for path in sorted(schema_dir().glob("*.schema.json"))
     ]
     return Registry().with_resources(resources)
 
 
+def _is_whole_number(checker: Any, instance: Any) -> bool:
+    # Not JSON Schema's "integer", which 38.0 is: offsets index Python strings (and slices
+    # with 38.0 are a TypeError), and a stored 38.0 comes back as 38.0 to every client.
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+_Validator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_whole_number),
+)
+
+
 @cache
 def validator(name: str) -> Draft202012Validator:
-    return Draft202012Validator(load_schema(name), registry=_registry())
+    """Schema `name`'s validator; "integer" in it means a whole number that is no float."""
+    return _Validator(_dialectless(load_schema(name)), registry=_registry())
 
 
 def field_errors(name: str, instance: Any) -> dict[str, str]:
     """Validate `instance` against schema `name`; map each failing field's path to a message.
 
-    Returns an empty dict when the instance is valid.
+    Returns an empty dict when the instance is valid. A float is no integer here, not even
+    38.0 ("must be a whole number").
     """
     # Most writes are valid: the compiled check answers those in microseconds, and only a
-    # failing instance pays for the Python validator's per-field messages.
-    if is_valid(name, instance):
+    # failing instance pays for the Python validator's per-field messages. The compiled
+    # check takes 38.0 for an integer; the Python validator settles a value holding one
+    # (rare: no client sends a float for a number it counts).
+    if is_valid(name, instance) and not _has_whole_float(instance):
         return {}
     errors: dict[str, str] = {}
     for error in sorted(validator(name).iter_errors(instance), key=lambda e: list(e.path)):
@@ -63,6 +87,10 @@ def field_errors(name: str, instance: Any) -> dict[str, str]:
         elif error.validator == "additionalProperties":
             message = error.message
             path = path or "(body)"
+        elif error.validator == "type" and isinstance(error.instance, float) \
+                and "integer" in error.validator_value:
+            message = "must be a whole number" + (
+                " or a string" if "string" in error.validator_value else "")
         else:
             message = error.message
         errors.setdefault(path or "(body)", message)
@@ -81,8 +109,24 @@ def _fast_validator(name: str) -> Any:
 
 def is_valid(name: str, instance: Any) -> bool:
     """Whether `instance` matches schema `name` (compiled in Rust: ~500x faster than
-    field_errors, for hot paths such as exports; use field_errors to say what is wrong)."""
+    field_errors, for hot paths such as exports; use field_errors to say what is wrong).
+    It takes 38.0 for an integer, as JSON Schema does: check what comes from outside with
+    field_errors."""
     return _fast_validator(name).is_valid(instance)
+
+
+def _has_whole_float(value: Any) -> bool:
+    stack = [value]
+    while stack:  # not recursive: the value may be nested deeper than the stack allows
+        item = stack.pop()
+        if isinstance(item, float):
+            if item.is_integer():
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def unstorable_text(value: Any, path: str = "") -> str | None:
@@ -126,3 +170,24 @@ def _unstorable(value: Any) -> list[str] | None:
             if found is not None:
                 return [str(key), *found]
     return None
+
+
+# Deeper than any body or record the app reads (a Label Studio task is about 8 levels) and
+# far from the interpreter's recursion limit, which the recursive walks over a value
+# (unstorable_text, json.dumps when a JSON column is written) would otherwise reach.
+MAX_NESTING = 100
+
+
+def nested_deeper_than(value: Any, limit: int = MAX_NESTING) -> bool:
+    """Whether `value` has lists or objects nested more than `limit` deep (`[]` is 1)."""
+    # Level by level, not recursively: the value may be nested deeper than the stack allows.
+    level = [value] if isinstance(value, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        level = [item for container in level
+                 for item in (container.values() if isinstance(container, dict) else container)
+                 if isinstance(item, dict | list)]
+    return False

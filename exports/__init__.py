@@ -20,6 +20,9 @@ record at a time and writes as it goes.
   (``exports.label_studio``, code-point offsets).
 - ``Splitter``, ``assign_splits``, ``group_by_meta``: deterministic, streaming
   train/dev/test assignment by document or group (``exports.splits``).
+- ``strict_loads``: json.loads for files and bodies from outside, refusing what is not JSON
+  (NaN, Infinity, overflowing numbers) and nesting too deep, as JSONDecodeError
+  (``exports.strict_json``).
 """
 
 from ._common import ImportFormatError
@@ -34,6 +37,7 @@ from .offsets import OffsetMap, codepoint_to_utf16, utf16_to_codepoint
 from .segmentation import paragraph_spans, sentence_spans, token_spans
 from .spacy_spans import iter_spacy_lines, write_spacy_jsonl
 from .splits import Splitter, assign_splits, group_by_meta, split_of
+from .strict_json import strict_loads
 
 __all__ = [
     "AVERITEC_LABELS",
@@ -58,6 +62,7 @@ __all__ = [
     "read_label_studio_json",
     "sentence_spans",
     "split_of",
+    "strict_loads",
     "token_spans",
     "utf16_to_codepoint",
     "write_claims_jsonl",

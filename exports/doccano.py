@@ -42,6 +42,7 @@ from ._common import (
     label_for,
 )
 from .offsets import OffsetMap
+from .strict_json import strict_loads
 
 Offsets = Literal["utf16", "codepoint"]
 # Keys that are the example itself, not its metadata.
@@ -200,7 +201,7 @@ def read_doccano_jsonl(
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = strict_loads(line)
         except json.JSONDecodeError as exc:
             raise ImportFormatError(f"line {number}", f"invalid JSON: {exc.msg}") from None
         yield parse_doccano_line(obj, f"line {number}", offsets=offsets)

@@ -48,6 +48,7 @@ from ._common import (
     label_for,
 )
 from .offsets import OffsetMap
+from .strict_json import strict_loads
 
 WriteOffsets = Literal["codepoint", "utf16"]
 ReadOffsets = Literal["auto", "codepoint", "utf16"]
@@ -240,6 +241,10 @@ def parse_label_studio_task(
                 continue
             value = region.get("value") or {}
             start, end = value.get("start"), value.get("end")
+            if isinstance(start, float) or isinstance(end, float):
+                # An offset gone wrong, not an XPath region: skipped, its span would be lost.
+                raise ImportFormatError(where, f"region offsets must be whole numbers: "
+                                        f"[{start}, {end}]")
             if not (type(start) is int and type(end) is int):
                 continue  # e.g. HyperText regions (XPath start/end) or choices
             try:
@@ -298,7 +303,7 @@ def read_label_studio_json(
             except UnicodeDecodeError as exc:
                 raise ImportFormatError("file", f"not UTF-8: {exc.reason}") from None
         try:
-            tasks = json.loads(raw.removeprefix("\ufeff"))
+            tasks = strict_loads(raw.removeprefix("\ufeff"))
         except json.JSONDecodeError as exc:
             raise ImportFormatError("file", f"invalid JSON: {exc.msg} at line {exc.lineno}"
                                     ) from None

@@ -69,7 +69,7 @@ class Splitter:
     """Assigns document records to named splits by a hash of (seed, group key).
 
     `fractions` are the target shares of `names` (default train/dev/test 0.8/0.1/0.1);
-    they must be non-negative and sum to 1. Raises ValueError otherwise.
+    they must be from 0 to 1 and sum to 1. Raises ValueError otherwise.
     """
 
     def __init__(
@@ -84,8 +84,8 @@ class Splitter:
             raise ValueError("give one fraction per split name")
         if len(set(names)) != len(names):
             raise ValueError("split names must be distinct")
-        if any(f < 0 or math.isnan(f) for f in fractions):
-            raise ValueError("fractions must not be negative")
+        if not all(0 <= f <= 1 for f in fractions):  # NaN fails; 3 x 1e308 overflowed fsum
+            raise ValueError("fractions must be numbers from 0 to 1")
         if not math.isclose(math.fsum(fractions), 1.0, abs_tol=1e-9):
             raise ValueError(f"fractions must sum to 1, not {math.fsum(fractions)}")
         self.seed = seed

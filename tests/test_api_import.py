@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 
+import pytest
 from sqlalchemy import func, select
 
 from annotator.db import db
@@ -96,6 +97,67 @@ def test_a_bad_record_or_annotator_is_422_and_nothing_is_stored(client, project,
                                data=good, headers=headers)
         assert response.status_code == 422
         assert response.get_json()["fields"] == {"annotator": "must be a member of the project"}
+    assert _count(Document) == 0
+
+
+def _deep(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def _line(**fields: str) -> str:
+    """A JSONL line whose fields are JSON text as given (not all of it JSON)."""
+    return "{" + ", ".join(f'"{key}": {value}' for key, value in fields.items()) + "}\n"
+
+
+def _tasks(*metas: str, sep: str = ", ") -> str:
+    """A Label Studio file of tasks with these data.meta, as JSON text as given."""
+    return "[" + sep.join(f'{{"data": {{"text": "hello", "meta": {m}}}}}' for m in metas) + "]"
+
+
+@pytest.mark.parametrize(("query", "name", "body", "where", "message"), [
+    # each was a 500, or (NaN) stored and then served as a bare NaN no client can parse
+    ("", "a.jsonl", _line(text='"hello"', id='"nan1"', meta='{"n": NaN}'), "line 2",
+     "invalid JSON: NaN is not valid JSON"),
+    ("", "a.jsonl", _deep(5000) + "\n", "line 2", "invalid JSON: nested too deeply"),
+    ("", "a.jsonl", _line(text='"hello"', meta=f'{{"a": {_deep(3000)}}}'), "line 2",
+     "invalid JSON: nested too deeply"),
+    ("", "a.jsonl", _line(text='"hello"', id="1" * 5000), "line 2",
+     "invalid JSON: a number of 5000 digits is too long"),
+    ("", "a.jsonl", _line(text='"hello"', meta=f'{{"n": {"1" * 5000}}}'), "line 2",
+     "invalid JSON: a number of 5000 digits is too long"),
+    ("?format=doccano", "a.jsonl", _line(text='"hello"', label="[]", n="Infinity"),
+     "line 2", "invalid JSON: Infinity is not valid JSON"),
+    ("", "ls.json", _tasks("{}", f'{{"a": {_deep(3000)}}}'), "file",
+     "invalid JSON: nested too deeply (3004 levels) at line 1"),
+    ("", "ls.json", _tasks("{}", '{"n": NaN}', sep=",\n"), "file",
+     "invalid JSON: NaN is not valid JSON at line 2"),
+    ("", "ls.json", _tasks("{}", f'{{"a": {_deep(200)}}}'), "task 2",
+     "meta is nested more than 100 levels deep"),
+])
+def test_a_file_that_is_not_json_is_422_naming_the_line_or_task_and_nothing_is_stored(
+        client, project, token_for, query, name, body, where, message):
+    if name.endswith(".jsonl"):
+        body = '{"text": "fine"}\n' + body
+    url = f"/api/v1/projects/{project.id}/import{query}"
+    response = client.post(url, headers=token_for("maria"),
+                           data={"file": (io.BytesIO(body.encode()), name)})
+
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["fields"][where].startswith(message)
+    assert _count(Document) == 0
+
+
+def test_a_raw_json_body_that_is_not_json_is_the_imports_422_naming_where(client, project,
+                                                                        token_for):
+    # The API reads JSON bodies before the view, refusing these with a 400; an import's raw
+    # body is a file, whose errors the import names.
+    headers = {**token_for("maria"), "Content-Type": "application/json"}
+    for body, where in ((_tasks("{}", '{"n": NaN}', sep=",\n"), "file"),
+                        (_tasks("{}", f'{{"a": {_deep(200)}}}'), "task 2")):
+        response = client.post(f"/api/v1/projects/{project.id}/import", data=body,
+                               headers=headers)
+        assert response.status_code == 422, response.get_json()
+        assert where in response.get_json()["fields"]
     assert _count(Document) == 0
 
 

@@ -175,6 +175,52 @@ def test_body_that_is_not_json_is_422(client, document, token_for):
     assert count(Claim) == 0
 
 
+def _json_text(body: dict[str, Any], **raw: str) -> str:
+    """`body` as JSON with `raw` fields added as the JSON text given (not all of it JSON)."""
+    return json.dumps(body)[:-1] + "".join(f', "{k}": {v}' for k, v in raw.items()) + "}"
+
+
+UNREADABLE_BODIES = [
+    ("nested-5000", "[" * 5000 + "]" * 5000, "nested too deeply (5000 levels)"),
+    ("nested-101", _json_text(body_for(), note="[" * 100 + "]" * 100),
+     "nested more than 100 levels deep"),
+    ("nan", _json_text(body_for(), note="NaN"), "NaN is not valid JSON"),
+    ("infinity", _json_text(body_for(), start="-Infinity"), "-Infinity is not valid JSON"),
+    ("overflow", _json_text(body_for(), start="1e400"), "1e400 is too large a number"),
+    ("digits", _json_text(body_for(), start="1" * 5000), "a number of 5000 digits is too long"),
+    ("not-json", "{not json", "Expecting property name"),
+]
+
+
+@pytest.mark.parametrize(("body", "reason"), [pytest.param(b, r, id=i)
+                                              for i, b, r in UNREADABLE_BODIES])
+def test_a_body_that_cannot_be_read_is_400_naming_the_body(client, document, token_for, body,
+                                                           reason):
+    # The first was a 500 (RecursionError); NaN and Infinity were read, 1e400 too (as inf).
+    response = client.post(claims_url(document), data=body,
+                           headers={**token_for("alice"), "Content-Type": "application/json"})
+
+    assert response.status_code == 400
+    answer = response.get_json()
+    validator("error.schema.json").validate(answer)
+    assert answer["fields"]["(body)"].startswith(reason), answer
+    assert answer["error"].startswith(f"the body cannot be read: {reason}")
+    assert count(Claim) == 0 and count(AuditEvent) == 0
+
+
+def test_an_unreadable_patch_body_is_400_and_changes_nothing(client, auth, document,
+                                                             token_for):
+    created = create(client, token_for("alice"), document)
+    auth.login("alice")  # the session's requests go the same way as a token's
+    headers = {"X-CSRFToken": auth.csrf_token(f"/documents/{document.id}"),
+               "Content-Type": "application/json"}
+    response = client.patch(f"/api/v1/claims/{created['id']}", headers=headers,
+                            data=_json_text({"version": 1}, note="NaN"))
+    assert response.status_code == 400
+    assert response.get_json()["fields"]["(body)"].startswith("NaN is not valid JSON")
+    assert [(c.version, c.note) for c in stored_claims()] == [(1, "")]
+
+
 def test_actor_alias_resolves_to_the_actor(client, document, token_for):
     mention = span(SAMPLE_TEXT, "Amaq")
     created = create(client, token_for("alice"), document, needle="machine-gun fire",
@@ -339,6 +385,48 @@ def test_patch_moving_the_span_without_text_is_422(client, document, token_for, 
     assert "text" in response.get_json()["fields"]
     [claim] = stored_claims()
     assert (claim.start, claim.end, claim.version) == (created["start"], created["end"], 1)
+
+
+WHOLE_NUMBER_FIELDS = [
+    ("start", lambda b: b.update(start=float(b["start"]))),
+    ("end", lambda b: b.update(end=float(b["end"]))),
+    ("actor_mention.start", _set(actor="Amaq", actor_mention={"start": 0.0, "end": 4})),
+    ("actor_mention.end", _set(actor="Amaq", actor_mention={"start": 0, "end": 4.0})),
+    ("evidence.0.start", _set(evidence=[{"type": "video", "relation": "supports",
+                                         "start": float(EVIDENCE_AT[0]),
+                                         "end": EVIDENCE_AT[1]}])),
+    ("evidence.0.end", _set(evidence=[{"type": "video", "relation": "supports",
+                                       "start": EVIDENCE_AT[0],
+                                       "end": EVIDENCE_AT[1] + 0.5}])),
+    ("evidence.0.document_id", _set(evidence=[{"type": "video", "relation": "supports",
+                                               "document_id": 1.0, "start": 0, "end": 4}])),
+]
+
+
+@pytest.mark.parametrize(("field", "mutate"), WHOLE_NUMBER_FIELDS)
+def test_a_float_for_a_whole_number_is_422_naming_the_field(client, document, token_for,
+                                                             field, mutate):
+    # JSON Schema counts 38.0 as an integer: the claim was stored with it, and answered
+    # "start": 38.0, which a client slicing the text with fails on.
+    alice = token_for("alice")
+    body = body_for()
+    mutate(body)
+    response = client.post(claims_url(document), json=body, headers=alice)
+    assert response.status_code == 422
+    assert response.get_json()["fields"] == {field: "must be a whole number"}
+    assert count(Claim) == 0 and count(AuditEvent) == 0
+
+    created = create(client, alice, document)
+    body["version"] = 1
+    response = client.patch(f"/api/v1/claims/{created['id']}", json=body, headers=alice)
+    assert response.status_code == 422
+    assert response.get_json()["fields"] == {field: "must be a whole number"}
+    response = client.patch(f"/api/v1/claims/{created['id']}", headers=alice,
+                            json={"version": 1.0, "stance": "denies"})
+    assert response.get_json()["fields"] == {"version": "must be a whole number"}
+    [claim] = stored_claims()
+    assert (claim.version, claim.stance, claim.evidence) == (1, "asserts", [])
+    assert count(AuditEvent) == 1
 
 
 def test_patch_without_a_version_is_422(client, document, token_for):

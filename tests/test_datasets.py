@@ -473,6 +473,17 @@ def test_zip_download_options_and_who_may_download(app, corpus, client, make_use
     assert "Download dataset (zip)" in page
 
 
+@pytest.mark.parametrize("split", ["1e308,1e308,1e308", "nan,0.5,0.5", "inf,0,0",
+                                   "-inf,1,1", "1.5,-0.5,0"])
+def test_a_split_of_fractions_not_from_0_to_1_is_a_422_naming_split(corpus, client, split):
+    # 1e308 three times overflowed the sum of the fractions: a 500.
+    assert AuthActions(client).login("maria").status_code == 302
+    response = client.get(f"/projects/{corpus.id}/dataset.zip?split={split}")
+    assert response.status_code == 422
+    assert "<code>split</code>: fractions must be numbers from 0 to 1" in response.get_data(
+        as_text=True)
+
+
 def test_annotators_do_not_see_the_download_link(app, corpus, client):
     assert AuthActions(client).login("alice").status_code == 302
     page = client.get(f"/projects/{corpus.id}").get_data(as_text=True)

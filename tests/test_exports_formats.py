@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -36,6 +37,7 @@ from exports import (
     read_doccano_jsonl,
     read_label_studio_json,
     sentence_spans,
+    strict_loads,
     token_spans,
     write_claims_jsonl,
     write_conll,
@@ -794,6 +796,11 @@ def test_doccano_reads_hand_written_files_in_its_documented_format():
     ('{"text": "abc", "label": [[0.5, 2, "X"]]}', "integers"),
     ("[1, 2]", "object"),
     ("{not json", "invalid JSON"),
+    ('{"text": "abc", "label": [], "score": NaN}', "invalid JSON: NaN is not valid JSON"),
+    ('{"text": "abc", "label": [], "x": ' + "[" * 5000 + "]" * 5000 + "}",
+     "invalid JSON: nested too deeply"),
+    ('{"text": "abc", "label": [], "id": ' + "7" * 5000 + "}",
+     "invalid JSON: a number of 5000 digits is too long"),
 ])
 def test_doccano_refuses_bad_lines_with_their_number(line, message):
     with pytest.raises(ImportFormatError, match=f"line 2.*{message}"):
@@ -899,11 +906,43 @@ def test_label_studio_reads_hand_written_exports():
      '"value": {"start": 2, "end": 3, "labels": ["X"]}}]}]}]', "surrogate"),
     ('[{"data": {"text": "abc"}, "annotations": [{"result": [{"type": "labels", '
      '"value": {"start": 1, "end": 7, "labels": ["X"]}}]}]}]', "outside"),
+    ('[{"data": {"text": "abc"}, "annotations": [{"result": [{"type": "labels", '
+     '"value": {"start": 1.0, "end": 2, "labels": ["X"]}}]}]}]',
+     r"task 0: region offsets must be whole numbers: \[1.0, 2\]"),
+    ('[{"data": {"text": "abc", "meta": {"n": -Infinity}}}]',
+     "invalid JSON: -Infinity is not valid JSON at line 1"),
+    ("[" * 5000 + "]" * 5000, "invalid JSON: nested too deeply"),
 ])
 def test_label_studio_refuses_bad_files(source, message):
     offsets = "utf16" if message == "surrogate" else "auto"
     with pytest.raises(ImportFormatError, match=message):
         list(read_label_studio_json(source, offsets=offsets))
+
+
+@pytest.mark.parametrize(("text", "message", "line", "column"), [
+    ('{"id": "a",\n "meta": {"n": NaN}}', "NaN is not valid JSON", 2, 16),
+    ('[1, "Infinity", Infinity]', "Infinity is not valid JSON", 1, 17),
+    ('[-Infinity]', "-Infinity is not valid JSON", 1, 2),
+    ('{"big": 1e308, "n": 1e400}', "1e400 is too large a number", 1, 21),
+    ('{"id": 1, "n": ' + "9" * 5000 + "}", "a number of 5000 digits is too long", 1, 16),
+    ('{"s": "[[[[", "x": ' + "[" * 3000 + "]" * 3000 + "}", "nested too deeply (3001 levels)",
+     1, 3019),
+])
+def test_strict_loads_refuses_what_is_not_json_where_it_is(text, message, line, column):
+    # json.loads took the first four, and raised a plain ValueError and a RecursionError for
+    # the last two, past every caller's JSONDecodeError handler (a 500 in the app).
+    with pytest.raises(json.JSONDecodeError) as caught:
+        strict_loads(text)
+    assert (caught.value.msg, caught.value.lineno, caught.value.colno) == (message, line, column)
+    with pytest.raises(json.JSONDecodeError, match=re.escape(message)):
+        strict_loads(text.encode())
+
+
+def test_strict_loads_reads_json_as_json_loads_does():
+    text = '{"text": "NaN Infinity 1e400 [[[", "n": [1, -2.5, 1e308, 0], "x": null}'
+    assert strict_loads(text) == json.loads(text)
+    assert strict_loads(text.encode("utf-16")) == json.loads(text)
+    assert strict_loads("[" * 500 + "]" * 500) == json.loads("[" * 500 + "]" * 500)
 
 
 # ---------- 6. splits ----------
@@ -970,6 +1009,7 @@ def test_the_hf_writer_keeps_documents_of_a_group_together():
     {"fractions": (0.8, 0.1)},
     {"fractions": (0.8, 0.3, 0.1)},
     {"fractions": (1.2, -0.1, -0.1)},
+    {"fractions": (1e308, 1e308, 1e308)},  # overflowed fsum: OverflowError, not ValueError
     {"names": ("a", "a", "b")},
 ])
 def test_bad_split_settings_are_refused(kwargs):

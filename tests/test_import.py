@@ -129,6 +129,72 @@ def test_every_bad_line_is_reported(project):
     assert doc_count() == 0
 
 
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+# Each was a 500 (RecursionError, int()'s digit limit) or stored what is not JSON (NaN, which
+# the API then served as it is) before json.loads was made strict.
+NOT_JSON = [
+    ('{"text": "hello", "id": "nan1", "meta": {"n": NaN}}',
+     "invalid JSON: NaN is not valid JSON at column 47"),
+    ('{"text": "hello", "meta": {"n": Infinity}}',
+     "invalid JSON: Infinity is not valid JSON at column 33"),
+    ('{"text": "hello", "meta": {"n": [-Infinity]}}',
+     "invalid JSON: -Infinity is not valid JSON at column 34"),
+    ('{"text": "hello", "meta": {"n": 1e400}}',
+     "invalid JSON: 1e400 is too large a number at column 33"),
+    ('{"text": "hello", "id": ' + "7" * 5000 + "}",
+     "invalid JSON: a number of 5000 digits is too long at column 25"),
+    ('{"text": "hello", "meta": {"n": -' + "7" * 5000 + "}}",
+     "invalid JSON: a number of 5000 digits is too long at column 33"),
+    (_nested(5000), "invalid JSON: nested too deeply (5000 levels) at column 5000"),
+    ('{"text": "hello", "meta": {"a": ' + _nested(3000) + "}}",
+     "invalid JSON: nested too deeply (3002 levels) at column 3032"),
+    # Read by the parser, but deeper than the walks and the JSON column after it may go.
+    ('{"text": "hello", "meta": {"a": ' + _nested(100) + "}}",
+     "meta is nested more than 100 levels deep"),
+]
+
+
+@pytest.mark.parametrize(("line", "message"), NOT_JSON)
+def test_a_line_that_is_not_json_or_too_deep_is_reported_by_number_and_nothing_is_stored(
+        project, line, message):
+    deepest = {"n": 1.5, "a": json.loads(_nested(99))}  # with meta itself, as deep as allowed
+    documents.import_file(project, "first.jsonl", jsonl({"id": "kept", "text": "kept",
+                                                         "meta": deepest}))
+    raw = jsonl({"id": "a", "text": "fine"}, line, {"id": "c", "text": "fine"})
+    with pytest.raises(DocumentImportError) as caught:
+        documents.import_file(project, "bad.jsonl", raw)
+
+    assert caught.value.errors == [(2, message)]
+    assert caught.value.fields == {"line 2": message}
+    assert [(d.external_id, d.text, d.meta) for d in stored(project)] == [
+        ("kept", "kept", deepest)]
+
+
+def test_an_id_that_is_a_float_is_refused_and_a_float_in_meta_is_kept(project):
+    # JSON Schema counts 5.0 as an integer; the app's ids and offsets are whole numbers.
+    with pytest.raises(DocumentImportError) as caught:
+        documents.import_file(project, "ids.jsonl", jsonl({"text": "x", "id": 5.0}))
+    assert caught.value.errors == [(1, "id: must be a whole number or a string")]
+    documents.import_file(project, "meta.jsonl", jsonl({"text": "y", "meta": {"n": 2.0}}))
+    assert [d.meta for d in stored(project)] == [{"n": 2.0}]
+
+
+def test_a_line_that_is_not_json_on_the_project_page_is_reported_by_line(client, auth,
+                                                                          project):
+    auth.login("maria")
+    response = _post_files(client, auth, project,
+                           (jsonl({"text": "fine"}, NOT_JSON[0][0]), "nan.jsonl"),
+                           (jsonl({"text": "fine"}, _nested(5000)), "deep.jsonl"))
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "nan.jsonl: nothing imported: line 2: invalid JSON: NaN is not valid JSON" in page
+    assert "deep.jsonl: nothing imported: line 2: invalid JSON: nested too deeply" in page
+    assert doc_count() == 0
+
+
 def test_duplicate_ids_within_a_file_are_errors_by_line(project):
     raw = jsonl({"id": "x", "text": "one"}, {"id": "y", "text": "two"},
                 {"id": "x", "text": "three"})

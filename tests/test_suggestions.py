@@ -307,6 +307,20 @@ def test_accept_with_a_bad_change_is_422_and_stores_nothing(client, port, token_
     assert db.session.scalar(select(Claim.id)) is None
 
 
+def test_accept_with_changes_that_cannot_be_read_is_400_and_accepts_nothing(client, port,
+                                                                           token_for):
+    # The changes are optional: a body that was not JSON (here Infinity) was taken for none,
+    # and the suggestion accepted without the annotator's edits.
+    headers = {**token_for("alice"), "Content-Type": "application/json"}
+    first = client.get(url(port), headers=headers).get_json()["suggestions"][0]
+    response = client.post(url(port, f"/{first['id']}/accept"), headers=headers,
+                           data='{"stance": "questions", "note": Infinity}')
+    assert response.status_code == 400
+    assert response.get_json()["fields"]["(body)"].startswith("Infinity is not valid JSON")
+    db.session.rollback()
+    assert db.session.scalar(select(Claim.id)) is None
+
+
 def test_reject_hides_the_suggestion_for_that_user_only(client, port, token_for):
     alice, bob = token_for("alice"), token_for("bob")
     first = client.get(url(port), headers=alice).get_json()["suggestions"][0]

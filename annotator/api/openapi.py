@@ -48,7 +48,9 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def _errors(*codes: int) -> dict[str, Any]:
-    text = {400: "Malformed request or missing CSRF token", 401: "Not authenticated",
+    text = {400: "Malformed request: a body that cannot be read (not JSON, e.g. NaN, or "
+                 "nested more than 100 levels deep; `fields` names `(body)`), or a missing "
+                 "CSRF token", 401: "Not authenticated",
             403: "Not allowed for this role", 404: "Not found, or not visible to you",
             409: "Stale version; `current` holds the stored claim",
             422: "Breaks the label scheme, the schema or the offsets contract; "

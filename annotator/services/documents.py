@@ -12,11 +12,13 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import func, select
 
+from exports import strict_loads
+
 from .. import liveness
 from ..bulk import insert_rows
 from ..db import commit_keeping_state, db
 from ..models import Assignment, AssignmentStatus, Claim, Document, Project, User, utcnow
-from ..validation import field_errors, unstorable_text
+from ..validation import MAX_NESTING, field_errors, nested_deeper_than, unstorable_text
 from . import access
 from .errors import InvalidInput
 
@@ -63,10 +65,15 @@ def _text_problem(text: str) -> str | None:
 
 def record_problem(record: dict[str, Any]) -> str | None:
     """What no database can store in an import record (its text, or any other field: id,
-    title, meta), naming the field; None when it can be stored."""
+    title, meta), naming the field; None when it can be stored. Nesting deeper than
+    MAX_NESTING is refused too."""
     problem = _text_problem(record["text"])
     if problem:
         return problem
+    for key, value in record.items():
+        # Checked first: the walk below, and writing meta to its JSON column, recurse.
+        if nested_deeper_than(value):
+            return f"{key} is nested more than {MAX_NESTING} levels deep"
     field = unstorable_text({k: v for k, v in record.items() if k != "text"})  # text: above
     return f"{field} contains a NUL character or an unpaired surrogate" if field else None
 
@@ -126,7 +133,7 @@ def parse_jsonl(
         if not line_bytes.strip():
             continue
         try:
-            record = json.loads(line_bytes.decode("utf-8"))
+            record = strict_loads(line_bytes.decode("utf-8"))
         except UnicodeDecodeError as exc:
             bad(number, f"not UTF-8 (byte {exc.start} of the line)")
             continue

@@ -44,7 +44,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import func, select
 
-from exports import ImportFormatError, read_doccano_jsonl, read_label_studio_json
+from exports import ImportFormatError, read_doccano_jsonl, read_label_studio_json, strict_loads
 
 from .. import labelscheme, liveness
 from ..bulk import insert_rows
@@ -109,7 +109,7 @@ def _first_record(stream: BinaryIO) -> Any:
     for line in stream:
         if line.strip():
             try:
-                return json.loads(line.decode("utf-8-sig"))
+                return strict_loads(line.decode("utf-8-sig"))
             except (UnicodeDecodeError, json.JSONDecodeError):
                 return None
     return None
@@ -156,7 +156,7 @@ def _label_studio_items(stream: BinaryIO) -> Iterator[Item]:
         yield 0, "file", None, f"not UTF-8: {exc.reason}"
         return
     try:
-        tasks = json.loads(text)
+        tasks = strict_loads(text)
     except json.JSONDecodeError as exc:
         yield 0, "file", None, f"invalid JSON: {exc.msg} at line {exc.lineno}"
         return
