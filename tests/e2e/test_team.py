@@ -376,6 +376,9 @@ def test_markup_in_usernames_urls_and_titles_stays_inert(new_page: NewPage, app:
     doc = db.session.execute(select(Document).where(
         Document.project_id == project.id, Document.external_id == "x1")).scalar_one()
     db.session.add(Assignment(document_id=doc.id, user_id=evil.id, status="todo"))
+    # maria annotates it too (below): only a document's assignees draw claims on it.
+    db.session.add(Assignment(document_id=doc.id, user_id=users.by_username("maria").id,
+                              status="todo"))
     db.session.commit()
     first = make_claim(doc, IMG, BREAKOUT, "asserts", note=JS_URL, evidence=[
         {"type": "other", "relation": "supports", "description": IMG, "source_url": JS_URL}])
