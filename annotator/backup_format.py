@@ -17,6 +17,8 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import IO, Any
 
+from exports.strict_json import strict_loads
+
 from .validation import field_errors, is_valid
 
 FORMAT = "claim-annotator-backup"
@@ -99,7 +101,7 @@ def read_backup(source: IO[bytes]) -> Iterator[tuple[int, str, dict[str, Any]]]:
         if not raw.endswith(b"\n"):
             raise BackupFormatError(number, "the line is cut short (truncated file)")
         try:
-            line = json.loads(raw)
+            line = strict_loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise BackupFormatError(number, f"invalid JSON: {exc}") from None
         # The Rust validator for every line; the slow one only to say what is wrong.

@@ -15,6 +15,8 @@ from flask.cli import AppGroup, FlaskGroup
 from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
+from exports.strict_json import strict_loads
+
 from . import labelscheme
 from .agreement.report import agreement_report
 from .agreement.text import format_report
@@ -187,7 +189,7 @@ def _jsonl_records(path: str, where: list[int] | None = None) -> Iterator[dict]:
             if not line.strip():
                 continue
             try:
-                yield json.loads(line)
+                yield strict_loads(line)
             except json.JSONDecodeError as exc:
                 raise click.ClickException(f"{path}: line {number}: invalid JSON: {exc.msg}") \
                     from None

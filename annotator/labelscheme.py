@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from exports.strict_json import strict_loads
+
 from .validation import field_errors, schema_dir
 
 DEFAULT_SCHEME_FILE = "claim-verification.json"
@@ -63,7 +65,7 @@ def load_file(path: str | Path) -> dict[str, Any]:
     """Read and validate a label scheme file."""
     with open(path, encoding="utf-8-sig") as fh:
         try:
-            scheme = json.load(fh)
+            scheme = strict_loads(fh.read())  # no NaN or Infinity into a stored scheme
         except json.JSONDecodeError as exc:
             raise LabelSchemeError({"(file)": f"not JSON: {exc}"}) from exc
     return validate(scheme)

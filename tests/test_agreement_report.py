@@ -561,6 +561,11 @@ def test_cli_reports_a_bad_jsonl_line_by_its_number(runner, tmp_path) -> None:
     result = runner.invoke(args=["agreement", "--from-jsonl", str(bad)])
     assert result.exit_code == 1
     assert "line 3" in result.output and "invalid JSON" in result.output
+    # Python's json reads NaN; JSON has none, and the report would print it back.
+    bad.write_text(json.dumps(TWO[0]) + '\n{"document_id": NaN}\n', encoding="utf-8")
+    result = runner.invoke(args=["agreement", "--from-jsonl", str(bad)])
+    assert result.exit_code == 1
+    assert "line 2: invalid JSON: NaN is not valid JSON" in result.output
 
 
 def test_cli_reports_bad_offsets_without_a_traceback(runner, tmp_path) -> None:

@@ -100,6 +100,12 @@ def test_load_file_refuses_a_file_that_is_not_json(tmp_path):
     with pytest.raises(labelscheme.LabelSchemeError) as caught:
         labelscheme.load_file(path)
     assert "(file)" in caught.value.fields
+    scheme = default()
+    scheme["stances"][0]["label"] = "NAN_HERE"
+    path.write_text(json.dumps(scheme).replace('"NAN_HERE"', "NaN"))  # not JSON, yet read
+    with pytest.raises(labelscheme.LabelSchemeError) as caught:
+        labelscheme.load_file(path)
+    assert "NaN is not valid JSON" in caught.value.fields["(file)"]
 
 
 # ---------- the project's own copy ----------
