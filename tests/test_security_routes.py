@@ -144,6 +144,8 @@ TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | Public] = {
                                              member=404, blind=403, form={}),
     ("projects.settings", "POST"): Case("/projects/{project}/settings", member=404, blind=403,
                                         form={"annotators_per_document": "1"}),  # blind off
+    ("projects.change_scheme", "POST"): Case("/projects/{project}/scheme", member=404,
+                                             blind=403, form={"scheme": "{}"}),
     ("projects.assign", "POST"): Case("/projects/{project}/assign", member=404, blind=403,
                                       form={"per_document": "2"}),  # would give bob d3
     ("projects.reassign", "POST"): Case("/projects/{project}/reassign", member=404, blind=403,
@@ -174,6 +176,8 @@ TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | Public] = {
     # ----- API: projects -----
     ("api.list_projects", "GET"): Case("/api/v1/projects", member=ALLOWED, blind=ALLOWED),
     ("api.get_project", "GET"): Case("/api/v1/projects/{project}", member=404, blind=ALLOWED),
+    ("api.change_scheme", "PUT"): Case("/api/v1/projects/{project}/scheme", member=404,
+                                       blind=403, json={}),
     ("api.list_documents", "GET"): Case("/api/v1/projects/{project}/documents",
                                         member=404, blind=ALLOWED),
     ("api.list_actors", "GET"): Case("/api/v1/projects/{project}/actors",
