@@ -342,10 +342,27 @@ def test_a_session_cookie_without_the_password_mark_logs_nobody_in(app, project)
 
     serializer = SecureCookieSessionInterface().get_signing_serializer(app)
     alice_id = users.by_username("alice").id
+    # A real session of this client (its "strong" protection identifier kept), with only
+    # the user id changed: without that, the protection alone would refuse it.
+    client = IsolatedClient(app, app.response_class, use_cookies=True)
+    AuthActions(client).login("alice")
+    real = serializer.loads(client.get_cookie("session").value)
+    assert real["_user_id"].startswith(f"{alice_id}:") and logged_in(client)
     for forged in (str(alice_id), f"{alice_id}:", f"{alice_id}:{'0' * 20}"):
-        client = IsolatedClient(app, app.response_class, use_cookies=True)
-        client.set_cookie("session", serializer.dumps({"_user_id": forged, "_fresh": True}))
+        client.set_cookie("session", serializer.dumps({**real, "_user_id": forged}))
         assert not logged_in(client), forged
+    client.set_cookie("session", serializer.dumps(real))
+    assert logged_in(client)  # the same session with its true mark still works
+
+
+def test_logging_out_deletes_the_remember_cookie(app, project):
+    client = IsolatedClient(app, app.response_class, use_cookies=True)
+    assert login_with_remember(client).status_code == 302
+    response = client.post("/logout", data={"csrf_token": AuthActions(client).csrf_token("/")})
+    assert response.status_code == 302
+    assert client.get_cookie("remember_token") is None
+    assert any(h.startswith("remember_token=;") for h in response.headers.getlist("Set-Cookie"))
+    assert not logged_in(client)
 
 
 def test_the_csrf_secret_of_the_session_before_login_does_not_work_after_it(app, project):

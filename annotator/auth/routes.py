@@ -53,8 +53,10 @@ def login() -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     form = LogoutForm()
     if form.validate_on_submit():
+        # The CSRF secret too: the next user of this browser gets their own. Cleared before
+        # logout_user, whose mark that the remember cookie must go would be wiped too.
+        session.clear()
         logout_user()
-        session.clear()  # the CSRF secret too: the next user of this browser gets their own
         flash("You are logged out.")
         return redirect(url_for("auth.login"))
     return redirect(url_for("projects.index"))
