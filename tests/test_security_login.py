@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote, urlsplit
@@ -15,6 +16,7 @@ from annotator import create_app, models
 from annotator.db import db
 from annotator.models import ApiToken, LoginThrottle, User, as_utc, utcnow
 from annotator.services import users
+from annotator.services.errors import InvalidInput
 from tests.conftest import PASSWORD, AuthActions, IsolatedClient
 
 
@@ -125,6 +127,69 @@ def test_failures_from_one_address_lock_nobody_out_elsewhere(app, project):
     alice.environ_base["REMOTE_ADDR"] = "198.51.100.4"
     assert AuthActions(alice).login("alice").status_code == 302
     assert throttle_of("alice", "203.0.113.9").failures == 5  # her login did not reset it
+
+
+def test_failures_sent_at_once_are_each_counted(app, project):
+    """A double click, or a script guessing in parallel: every failure counts, none is a
+    500 (two inserts of the first row met its unique constraint)."""
+    barrier = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def guess(attempt: int) -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                users.authenticate("alice", f"wrong-{attempt}", "198.51.100.7")
+            except users.LoginThrottled:
+                outcomes.append("locked")
+            except InvalidInput:
+                outcomes.append("refused")
+            except Exception as exc:  # noqa: BLE001  (what the test is about)
+                outcomes.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["refused"] * 6, outcomes
+    assert throttle_of("alice", "198.51.100.7").failures == 6
+    assert throttle_of("alice", users.ANY_ADDRESS).failures == 6
+
+
+def test_guessing_from_many_addresses_is_slowed_for_the_name(app, project, monkeypatch):
+    """Each address gets its 5 free attempts, but across addresses the name gets 20, then
+    short locks everywhere: at most one guess per 10 s, while its owner waits seconds."""
+    clock = {"now": utcnow()}
+    monkeypatch.setattr(users, "utcnow", lambda: clock["now"])
+    for i in range(20):
+        with pytest.raises(InvalidInput):
+            users.authenticate("alice", "wrong", f"203.0.113.{i}")
+    with pytest.raises(users.LoginThrottled) as locked:
+        users.authenticate("alice", PASSWORD, "198.51.100.4")  # her own address
+    assert locked.value.wait_seconds <= 2
+    clock["now"] += timedelta(seconds=2)
+    assert users.authenticate("alice", PASSWORD, "198.51.100.4").username == "alice"
+    waits = []
+    for i in range(6):
+        clock["now"] += timedelta(seconds=11)  # out of the last lock
+        with pytest.raises(InvalidInput):
+            users.authenticate("alice", "wrong", f"192.0.2.{i}")
+        until = as_utc(throttle_of("alice", users.ANY_ADDRESS).locked_until)
+        waits.append(round((until - clock["now"]).total_seconds()))
+    assert waits == [2, 4, 8, 10, 10, 10]  # doubling, capped at 10 s
+
+
+def test_an_ipv6_client_is_counted_by_its_slash_64(app, project):
+    for i in range(5):
+        with pytest.raises(InvalidInput):
+            users.authenticate("alice", "wrong", f"2001:db8:1:2::{i + 1:x}")
+    with pytest.raises(users.LoginThrottled):
+        users.authenticate("alice", PASSWORD, "2001:db8:1:2:ffff::9")  # the same /64
+    assert users.authenticate("alice", PASSWORD, "2001:db8:1:3::1").username == "alice"
+    assert users.client_key("::ffff:192.0.2.5") == "192.0.2.5"
 
 
 def test_old_failures_are_forgotten_after_a_day(client, auth, project, monkeypatch):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import secrets
 from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import Select, bindparam, delete, select
+from sqlalchemy import Select, bindparam, case, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash
 
@@ -117,8 +118,14 @@ def list_users() -> list[User]:
 
 FREE_ATTEMPTS = 5
 MAX_LOCK = timedelta(minutes=15)
-# A name's failures from an address are forgotten a day after the last one (and the rows of
-# names nobody uses go with them).
+# Across all addresses a name gets more free attempts and only short locks: enough to slow
+# guessing from many addresses to a crawl (one try per 10 s at most), too short to keep
+# the account's owner out for long. Counted under the address ANY_ADDRESS.
+NAME_FREE_ATTEMPTS = 20
+NAME_MAX_LOCK = timedelta(seconds=10)
+ANY_ADDRESS = "*"
+# A name's failures are forgotten a day after the last one (and the rows of names nobody
+# uses go with them).
 FORGET_AFTER = timedelta(days=1)
 
 
@@ -128,56 +135,89 @@ def _decoy_hash() -> str:
     return models.generate_password_hash(secrets.token_urlsafe(12))
 
 
+def client_key(address: str) -> str:
+    """The address failures are counted under: an IPv6 client by its /64 (one machine
+    commonly holds a whole /64, and would otherwise get a fresh count per address)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return (address or "unknown")[:64]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d, an IPv4 client on a dual stack
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 def authenticate(username: str, password: str, address: str = "") -> User:
     """The user with this name and password.
 
     Raises InvalidInput with the same message, after the same work, for an unknown name or a
-    wrong password, and LoginThrottled while this name is locked for this client address
-    after repeated failures (5 free attempts, then a lock that doubles from 30 s up to 15
-    minutes); a lock does not check the password. Counted per name as typed and per
-    address: a lock says nothing about whether the name exists, and locks nobody out from
-    another address.
+    wrong password, and LoginThrottled while this name is locked, for this client address
+    after repeated failures from it (5 free attempts, then a lock that doubles from 30 s up
+    to 15 minutes) or for every address after many from anywhere (20 free, then locks of at
+    most 10 s); a lock does not check the password. Counted per name as typed: a lock says
+    nothing about whether the name exists, and only the short one reaches other addresses.
     """
     now = utcnow()
-    name, address = username[:80], (address or "unknown")[:64]
-    throttle = db.session.execute(select(LoginThrottle).where(
-        LoginThrottle.username == name, LoginThrottle.address == address)).scalar_one_or_none()
-    if throttle is not None and throttle.locked_until is not None \
-            and as_utc(throttle.locked_until) > now:
-        raise LoginThrottled(int((as_utc(throttle.locked_until) - now).total_seconds()) + 1)
+    name, address = username[:80], client_key(address)
+    throttles = db.session.execute(select(LoginThrottle).where(
+        LoginThrottle.username == name,
+        LoginThrottle.address.in_((address, ANY_ADDRESS)))).scalars().all()
+    until = max((as_utc(t.locked_until) for t in throttles if t.locked_until is not None),
+                default=None)
+    if until is not None and until > now:
+        raise LoginThrottled(int((until - now).total_seconds()) + 1)
     user = by_username(username)
     if user is None:
         check_password_hash(_decoy_hash(), password)
     if user is None or not user.check_password(password):
-        _count_failure(throttle, name, address, now)
+        _count_failure(name, address, now)
         raise InvalidInput("unknown username or wrong password",
                            {"password": "Unknown username or wrong password."})
-    if throttle is not None:
-        db.session.delete(throttle)
+    own = [t for t in throttles if t.address == address]
+    if own:  # this address's count starts again; the count across addresses decays
+        db.session.delete(own[0])
         db.session.commit()
     return user
 
 
-def _count_failure(throttle: LoginThrottle | None, name: str, address: str,
-                   now: datetime) -> None:
-    if throttle is not None and now - as_utc(throttle.last_failed_at) > FORGET_AFTER:
-        throttle.failures = 0
-    if throttle is None:
-        throttle = LoginThrottle(username=name, address=address, failures=0)
-        db.session.add(throttle)
-    throttle.failures += 1
-    throttle.last_failed_at = now
-    extra = throttle.failures - FREE_ATTEMPTS
-    if extra >= 0:
-        throttle.locked_until = now + min(timedelta(seconds=30 * 2**min(extra, 20)), MAX_LOCK)
+def _count_failure(name: str, address: str, now: datetime) -> None:
+    """One more failure of `name` from `address` and from anywhere, counted in the database
+    (UPDATE … SET failures = failures + 1): guesses sent at once are each counted."""
+    for key, free, base, cap in ((address, FREE_ATTEMPTS, 30, MAX_LOCK),
+                                 (ANY_ADDRESS, NAME_FREE_ATTEMPTS, 1, NAME_MAX_LOCK)):
+        failures = _one_more(name, key, now)
+        extra = failures - free
+        if extra >= 0:
+            db.session.execute(update(LoginThrottle).where(
+                LoginThrottle.username == name, LoginThrottle.address == key).values(
+                locked_until=now + min(timedelta(seconds=base * 2**min(extra, 20)), cap)))
     db.session.execute(delete(LoginThrottle).where(
         LoginThrottle.last_failed_at < now - FORGET_AFTER))
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # The same name and address failing twice at once: one row is enough; the count
-        # may miss that one attempt.
-        db.session.rollback()
+    db.session.commit()
+
+
+def _one_more(name: str, address: str, now: datetime) -> int:
+    """Count one failure on the (name, address) row, made if missing; the new count."""
+    for _ in range(2):
+        counted = db.session.execute(
+            update(LoginThrottle)
+            .where(LoginThrottle.username == name, LoginThrottle.address == address)
+            .values(failures=case((LoginThrottle.last_failed_at < now - FORGET_AFTER, 1),
+                                  else_=LoginThrottle.failures + 1),
+                    last_failed_at=now)
+            .returning(LoginThrottle.failures)).scalar_one_or_none()
+        if counted is not None:
+            return counted
+        try:
+            with db.session.begin_nested():  # a savepoint: a racing insert loses only this
+                db.session.add(LoginThrottle(username=name, address=address, failures=1,
+                                             last_failed_at=now))
+            return 1
+        except IntegrityError:
+            continue  # made meanwhile by the same name failing at once: count on it
+    raise RuntimeError("login throttle row neither updated nor inserted")
 
 
 class LoginThrottled(InvalidInput):
