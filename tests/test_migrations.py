@@ -109,3 +109,28 @@ def test_0009_keys_accepted_claims_and_keeps_a_raced_second_one_unkeyed(document
                            .values(suggestion_key=f"{start}-{end}"))
         db.session.flush()
     db.session.rollback()
+
+
+def test_downgrades_that_rebuild_the_claim_table_keep_its_evidence(document):
+    """SQLite's batch migrations copy a table and drop the old one: with foreign keys on,
+    the drop cascaded to every evidence item (0009's and 0006's downgrades)."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import func
+
+    from annotator.models import Evidence
+    from annotator.services import claims, users
+    from tests.conftest import SAMPLE_TEXT, span
+
+    start, end = span(SAMPLE_TEXT, "no aircraft was lost")
+    claims.create_claim(users.by_username("alice"), document, {
+        "start": start, "end": end, "text": "no aircraft was lost", "stance": "denies",
+        "evidence": [{"type": "other", "relation": "supports", "description": "kept"}]})
+    db.session.remove()
+    downgrade(revision="0005")
+    with db.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM evidence").scalar() == 1
+    upgrade()
+    assert db.session.scalar(select(func.count()).select_from(Evidence)) == 1
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":  # and the app's connections still enforce them
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
