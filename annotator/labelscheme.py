@@ -8,7 +8,7 @@ from typing import Any
 
 from exports.strict_json import strict_loads
 
-from .validation import field_errors, schema_dir
+from .validation import MAX_NESTING, field_errors, nested_deeper_than, schema_dir
 
 DEFAULT_SCHEME_FILE = "claim-verification.json"
 
@@ -68,6 +68,8 @@ def load_file(path: str | Path) -> dict[str, Any]:
             scheme = strict_loads(fh.read())  # no NaN or Infinity into a stored scheme
         except json.JSONDecodeError as exc:
             raise LabelSchemeError({"(file)": f"not JSON: {exc}"}) from exc
+    if nested_deeper_than(scheme):
+        raise LabelSchemeError({"(file)": f"nested more than {MAX_NESTING} levels deep"})
     return validate(scheme)
 
 

@@ -260,7 +260,7 @@ def test_a_value_stored_work_uses_cannot_be_dropped(client, document, token_for)
     refused = client.put(url, headers=token_for("maria"),
                          json=without_stance(project.label_scheme, "denies"))
     assert refused.status_code == 422
-    assert refused.get_json()["fields"]["stances"].startswith("still used: 'denies' by 1 claim;")
+    assert refused.get_json()["fields"]["stances"].startswith("still used: 'denies' by 1 claim ")
     db.session.rollback()
     assert db.session.get(Project, project.id).scheme_version == 1
     # A value nobody uses may go; a scheme breaking the schema is named field by field.
@@ -272,6 +272,22 @@ def test_a_value_stored_work_uses_cannot_be_dropped(client, document, token_for)
     assert invalid.status_code == 422 and "stances.0.color" in invalid.get_json()["fields"]
 
 
+def test_a_deleted_claims_value_cannot_be_dropped_either(client, document, token_for):
+    """A manager may restore a deleted claim: it would come back with a value the scheme no
+    longer has."""
+    project = db.session.get(Project, document.project_id)
+    start, end = span(SAMPLE_TEXT, "no aircraft was lost")
+    made = client.post(f"/api/v1/documents/{document.id}/claims", headers=token_for("alice"),
+                       json={"start": start, "end": end, "text": "no aircraft was lost",
+                             "stance": "questions"}).get_json()
+    client.delete(f"/api/v1/claims/{made['id']}?version=1", headers=token_for("alice"))
+    refused = client.put(f"/api/v1/projects/{project.id}/scheme", headers=token_for("maria"),
+                         json=without_stance(project.label_scheme, "questions"))
+    assert refused.status_code == 422
+    assert "'questions' by 1 claim (deleted claims count" in refused.get_json()["fields"][
+        "stances"]
+
+
 def test_the_members_page_edits_the_scheme(client, auth, document):
     project = db.session.get(Project, document.project_id)
     auth.login("maria")
@@ -279,8 +295,9 @@ def test_the_members_page_edits_the_scheme(client, auth, document):
     assert 'id="label-scheme"' in page and "version 1" in page
     token = auth.csrf_token(f"/projects/{project.id}/members")
     url = f"/projects/{project.id}/scheme"
-    bad = client.post(url, data={"scheme": "{not json", "csrf_token": token})
-    assert bad.status_code == 422 and "not JSON" in bad.get_data(as_text=True)
+    for text in ("{not json", "[" * 100000 + "]" * 100000, '{"stances": NaN}'):
+        bad = client.post(url, data={"scheme": text, "csrf_token": token})
+        assert bad.status_code == 422 and "not JSON" in bad.get_data(as_text=True), text[:20]
     saved = client.post(url, data={"csrf_token": token, "scheme": json.dumps(
         with_stance(project.label_scheme, "retracts"))})
     assert saved.status_code == 302

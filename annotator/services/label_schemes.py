@@ -40,13 +40,13 @@ _USES = (
 
 
 def values_in_use(project: Project) -> dict[str, dict[str, int]]:
-    """Per scheme list, each value the project's live work uses and how often."""
+    """Per scheme list, each value the project's work uses and how often: deleted claims
+    included, since a manager may restore them."""
     used: dict[str, dict[str, int]] = {}
     for list_key, column, _ in _USES:
         query = (select(column, func.count()).select_from(Claim)
                  .join(Document, Document.id == Claim.document_id)
-                 .where(Document.project_id == project.id, Claim.deleted_at.is_(None),
-                        column.is_not(None)))
+                 .where(Document.project_id == project.id, column.is_not(None)))
         if column.class_ is Evidence:
             query = query.join(Evidence, Evidence.claim_id == Claim.id).where(
                 Evidence.deleted_at.is_(None))
@@ -73,6 +73,9 @@ def change_scheme(project: Project, scheme: Any, user: User | None = None) -> Pr
         raise InvalidInput(str(exc), exc.fields) from None
     if scheme == project.label_scheme:
         return project
+    # One change at a time: a second manager's change waits, then is checked against the
+    # first's version instead of overwriting it (PostgreSQL; SQLite writes one at a time).
+    db.session.refresh(project, with_for_update=True)
     dropped: dict[str, str] = {}
     nouns = {list_key: noun for list_key, _, noun in _USES}
     for list_key, counts in values_in_use(project).items():
@@ -81,7 +84,9 @@ def change_scheme(project: Project, scheme: Any, user: User | None = None) -> Pr
         if lost:
             dropped[list_key] = "still used: " + ", ".join(
                 f"'{value}' by {n} {nouns[list_key]}{'s' if n != 1 else ''}"
-                for value, n in lost.items()) + "; keep it, or change that work first"
+                for value, n in lost.items()) + (
+                " (deleted claims count: they can be restored); keep it, or change that "
+                "work first")
     if dropped:
         raise InvalidInput("the new scheme drops values that stored work uses", dropped)
     before = {"scheme_version": project.scheme_version, "label_scheme": project.label_scheme}
