@@ -249,6 +249,18 @@ def test_each_clause_between_semicolons_has_its_own_claimant():
     assert all(text[s.start:s.end] == s.text for s in found)
 
 
+def test_a_quoted_statement_with_a_semicolon_stays_one_claim():
+    text = ('The Northgate Defence Office said that "no aircraft was lost; the crew '
+            'returned safely to base".')
+    [found] = suggest_rules(text)
+    assert found.text == "no aircraft was lost; the crew returned safely to base"
+    assert found.actor == "Northgate Defence Office"
+    # Nor is an unquoted sentence split when only one of its parts has a cue.
+    [one] = suggest_rules("Vidal said the bridge would reopen on Monday; traffic would "
+                          "resume slowly.")
+    assert one.text == "the bridge would reopen on Monday; traffic would resume slowly"
+
+
 def test_suggestions_are_listed_with_span_actor_stance(client, port, token_for):
     response = client.get(url(port), headers=token_for("alice"))
     assert response.status_code == 200

@@ -236,15 +236,29 @@ class Rules:
         return found
 
 
+_QUOTES = {"\"": "\"", "“": "”", "«": "»", "„": "“"}
+
+
 def clauses(doc: Any, sentence: Sentence) -> list[Sentence]:
     """The sentence's parts between semicolons, each with its own cues and mentions: in "C1,
     according to X; Y says C2" each side has its own claimant, and the content of the first
-    cue must not run into the second clause (it is the longer side)."""
+    cue must not run into the second clause (it is the longer side). Only where two parts
+    have a cue each, and never inside quotation marks: 'X said "C1; C2"' is one claim."""
+    if len(sentence.cues) < 2:
+        return [sentence]
     t = nlp_text.tokens(doc)
     semicolon = t.hash(";")
-    cuts = [i for i in range(sentence.token_start, sentence.token_end)
-            if t.orth[i] == semicolon]
-    if not cuts or not sentence.cues:
+    cuts, closing = [], None
+    for i in range(sentence.token_start, sentence.token_end):
+        token = t.strings[t.orth[i]]
+        if closing is not None:
+            if token == closing:
+                closing = None
+        elif token in _QUOTES:
+            closing = _QUOTES[token]
+        elif t.orth[i] == semicolon:
+            cuts.append(i)
+    if not cuts:
         return [sentence]
     parts = []
     for first, end in zip([sentence.token_start, *(c + 1 for c in cuts)],
@@ -255,6 +269,8 @@ def clauses(doc: Any, sentence: Sentence) -> list[Sentence]:
             t.idx[first], t.idx[end - 1] + t.length[end - 1], first, end,
             [c for c in sentence.cues if first <= c.token_start < end],
             [m for m in sentence.mentions if first <= m.token_start < end]))
+    if sum(1 for part in parts if part.cues) < 2:
+        return [sentence]
     return parts
 
 
