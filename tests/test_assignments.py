@@ -290,3 +290,29 @@ def test_only_a_documents_assigned_annotators_draw_claims_on_it(
                               user_id=users.by_username("maria").id))
     db.session.commit()
     assert client.post(url, headers=token_for("maria"), json=body).status_code == 201
+
+
+def test_an_overseer_joins_a_documents_annotators_by_choice(
+        client, project, document, make_user, token_for):
+    """Managers, adjudicators and admins read every document; joining one makes them one of
+    its annotators (recorded), after which they draw claims on it. Annotators are assigned
+    by a manager: they cannot join."""
+    projects.add_member(project, make_user("adele"), "adjudicator")
+    url = f"/api/v1/documents/{document.id}/join"
+    for name in ("maria", "adele"):
+        joined = client.post(url, headers=token_for(name))
+        assert joined.status_code == 200 and joined.get_json() == {"status": "todo"}
+        assert client.post(f"/api/v1/documents/{document.id}/claims", headers=token_for(name),
+                           json={"start": 0, "end": 8, "text": SAMPLE_TEXT[:8],
+                                 "stance": "asserts"}).status_code == 201
+    assert client.post(url, headers=token_for("maria")).get_json() == {"status": "todo"}
+    assert client.post(url, headers=token_for("alice")).get_json() == {"status": "todo"}
+    other = _import(project, 1, prefix="solo")[0]
+    db.session.add(Assignment(document_id=other, user_id=users.by_username("bob").id))
+    db.session.commit()
+    # alice may not open a document she is not assigned to, let alone join it.
+    assert client.post(f"/api/v1/documents/{other}/join",
+                       headers=token_for("alice")).status_code == 404
+    db.session.rollback()
+    joins = db.session.scalars(select(AuditEvent.after).where(AuditEvent.action == "join")).all()
+    assert joins == [{"user": "maria"}, {"user": "adele"}]

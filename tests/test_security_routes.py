@@ -176,6 +176,10 @@ TABLE: dict[tuple[str, str], Case | tuple[Case, ...] | Public] = {
     # ----- API: projects -----
     ("api.list_projects", "GET"): Case("/api/v1/projects", member=ALLOWED, blind=ALLOWED),
     ("api.get_project", "GET"): Case("/api/v1/projects/{project}", member=404, blind=ALLOWED),
+    # Joining is for those who see every document: bob may not make himself an annotator
+    # of alice's d3 (he cannot see it), nor may a non-member.
+    ("api.join_document", "POST"): Case("/api/v1/documents/{doc}/join", member=404,
+                                        blind=404),
     ("api.change_scheme", "PUT"): Case("/api/v1/projects/{project}/scheme", member=404,
                                        blind=403, json={}),
     ("api.list_documents", "GET"): Case("/api/v1/projects/{project}/documents",

@@ -221,6 +221,13 @@ def _document() -> dict[str, Any]:
                 "status": {"type": "string"},
                 "next_document_id": {"type": ["integer", "null"]}}}, "Stored"),
                 **_errors(400, 401, 404, 422)}}},
+        "/documents/{did}/join": {"post": {
+            "summary": "Join the document's annotators (managers, adjudicators, admins): your "
+                       "claims on it then count as a coder's; an annotator is assigned by a "
+                       "manager (403)", "parameters": [did],
+            "responses": {"200": _json({"type": "object", "required": ["status"], "properties": {
+                "status": {"enum": ["todo", "in_progress", "done", "skipped"]}}},
+                "Your status on the document"), **_errors(400, 401, 403, 404)}}},
         "/documents/{did}/start": {"post": {
             "summary": "Note that you opened the document: your assignment goes from todo to "
                        "in_progress (any other status stays as it is)", "parameters": [did],

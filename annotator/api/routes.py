@@ -286,6 +286,13 @@ def start_document(did: int) -> ResponseReturnValue:
     return jsonify({"status": documents.start(document, g.user)})
 
 
+@bp.post("/documents/<int:did>/join")
+def join_document(did: int) -> ResponseReturnValue:
+    """A manager, adjudicator or admin joins the document's annotators (see assignments.join)."""
+    document = access.document_for(g.user, did)
+    return jsonify({"status": assignments.join(document, g.user).status})
+
+
 @bp.post("/documents/<int:did>/skip")
 def skip_document(did: int) -> ResponseReturnValue:
     document = access.document_for(g.user, did)

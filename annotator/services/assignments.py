@@ -20,7 +20,7 @@ from ..models import (
     utcnow,
 )
 from . import access
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import Conflict, Forbidden, InvalidInput, NotFound
 
 OPEN_STATUSES = (AssignmentStatus.TODO.value, AssignmentStatus.IN_PROGRESS.value)
 
@@ -154,6 +154,26 @@ def reassign_named(project: Project, external_id: str, from_username: str, to_us
     if from_user.id == to_user.id:
         raise InvalidInput("cannot reassign", {"to": "choose another annotator"})
     return reassign(document, from_user, to_user, by=by)
+
+
+def join(document: Document, user: User) -> Assignment:
+    """A manager, adjudicator or admin becomes one of the document's annotators (by choice:
+    their claims then count as a coder's in the review, the agreement and the exports).
+    Annotators are assigned by a manager; an existing assignment is returned as it is."""
+    assignment = access.assignment_of(user, document)
+    if assignment is not None:
+        return assignment
+    if not access.sees_all_documents(user, document.project):
+        raise Forbidden("annotators are assigned their documents by a manager")
+    assignment = Assignment(document_id=document.id, user_id=user.id,
+                            status=AssignmentStatus.TODO.value)
+    db.session.add(assignment)
+    db.session.add(AuditEvent(user_id=user.id, project_id=document.project_id, action="join",
+                              entity="document", entity_id=document.id, before=None,
+                              after={"user": user.username}))
+    db.session.commit()
+    access.remember(("assignment", user.id, document.id), assignment)
+    return assignment
 
 
 def assignees(project: Project) -> list[User]:

@@ -428,7 +428,7 @@ function fillForm(claim) {
 
 // Managers, adjudicators and admins read documents they are not assigned to: their own
 // claims there would make them coders of it (gold is decided on the review page).
-const NOT_ASSIGNED = "You are not assigned to this document: you can read its claims, not add your own";
+const NOT_ASSIGNED = "You are not assigned to this document: you can read its claims (or press Annotate this document to add your own)";
 
 function openNew(selection) {
   state.editing = null;
@@ -984,6 +984,16 @@ async function markDone() {
 
 $("mark-done").addEventListener("click", markDone);
 
+async function joinDocument() {
+  const result = await api("POST", `/api/v1/documents/${documentId}/join`);
+  if (!result.ok) { setSaveStatus((result.data && result.data.error) || "Could not join"); return; }
+  const started = await api("POST", `/api/v1/documents/${documentId}/start`);
+  setStatus(started.ok ? started.data.status : result.data.status);
+  setSaveStatus("You annotate this document now: select text to mark a claim");
+}
+
+$("join-document").addEventListener("click", joinDocument);
+
 // ---------- skipping the document, with a reason ----------
 
 const skipForm = $("skip-form");
@@ -1113,6 +1123,8 @@ function setStatus(status) {
   el.className = `status status-${status || "none"}`;
   $("mark-done").hidden = !status;
   $("skip-document").hidden = !status;
+  // Managers, adjudicators and admins may join a document's annotators (the API decides).
+  $("join-document").hidden = Boolean(status);
   if (!status) closeSkip();
   $("hint").textContent = status ? "Select text in the article to mark a claim. Click a highlight to edit it."
     : "You are not assigned to this document: click a highlight to read a claim.";

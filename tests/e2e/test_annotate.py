@@ -425,8 +425,18 @@ def test_a_manager_reads_an_unassigned_document_without_drawing_on_it(
     expect(page.locator("#doc-status")).to_have_text("not assigned")
     expect(page.locator("#hint")).to_contain_text("not assigned to this document")
     drag_select(page, NO_AIRCRAFT)
-    expect(page.locator("#save-status")).to_contain_text("not add your own")
+    expect(page.locator("#save-status")).to_contain_text("Annotate this document")
     expect(page.locator("#claim-form")).to_be_hidden()
     page.locator(f'#claim-list button[data-claim-id="{theirs}"]').click()  # reading works
     expect(page.locator("#form-title")).to_have_text(f"Claim #{theirs} by alice")
     assert [c["id"] for c in stored_claims(app, did)] == [theirs]
+    # By choice she joins the document's annotators: her claims then count as a coder's.
+    page.click("#cancel-claim")
+    page.click("#join-document")
+    expect(page.locator("#doc-status")).to_have_text("in progress")
+    expect(page.locator("#join-document")).to_be_hidden()
+    open_claim_form(page, NO_AIRCRAFT)
+    page.keyboard.press("2")
+    page.click("#save-claim")
+    wait_saved(page)
+    assert sorted(c["annotator"] for c in stored_claims(app, did)) == ["alice", "maria"]
