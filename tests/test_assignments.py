@@ -7,7 +7,7 @@ import json
 from collections import Counter
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from annotator.db import db
 from annotator.models import Assignment, AuditEvent, Claim, Document
@@ -316,3 +316,24 @@ def test_an_overseer_joins_a_documents_annotators_by_choice(
     db.session.rollback()
     joins = db.session.scalars(select(AuditEvent.after).where(AuditEvent.action == "join")).all()
     assert joins == [{"user": "maria"}, {"user": "adele"}]
+
+
+def test_a_replayed_create_after_a_reassign_answers_with_its_claim(
+        client, project, document, token_for):
+    """The create was stored but its answer lost; meanwhile a manager moved the document to
+    another annotator. The browser's retry gets the claim it made (200), not a 403 that
+    would show stored work as refused; a new create is refused."""
+    alice = token_for("alice")
+    url = f"/api/v1/documents/{document.id}/claims"
+    body = {"start": 0, "end": 8, "text": SAMPLE_TEXT[:8], "stance": "asserts",
+            "client_id": "lost-answer-after-reassign"}
+    made = client.post(url, headers=alice, json=body)
+    assert made.status_code == 201
+    db.session.execute(delete(Assignment).where(
+        Assignment.document_id == document.id,
+        Assignment.user_id == users.by_username("alice").id))
+    db.session.commit()
+    replay = client.post(url, headers=alice, json=body)
+    assert replay.status_code == 200 and replay.get_json()["id"] == made.get_json()["id"]
+    fresh = client.post(url, headers=alice, json={**body, "client_id": "a-new-one"})
+    assert fresh.status_code in (403, 404)

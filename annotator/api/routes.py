@@ -319,11 +319,21 @@ def list_claims(did: int) -> ResponseReturnValue:
 
 @bp.post("/documents/<int:did>/claims")
 def create_claim(did: int) -> ResponseReturnValue:
-    document = access.annotatable_document_for(g.user, did)
     body = _json_body()
+    key = body.get("client_id") if isinstance(body, dict) else None
+    made = claims.claim_by_client_id(g.user, key) if isinstance(key, str) else None
+    if made is not None and made.document_id == did:
+        # A replay of a create that made its claim (its answer lost) gets that claim, even
+        # after the document was reassigned away: the browser's queue must not show stored
+        # work as refused. It is the caller's own claim: nothing is revealed.
+        response = jsonify(claims.viewed_claim(g.user, made))
+        response.headers["Location"] = f"/api/v1/claims/{made.id}"
+        return response
+    document = access.annotatable_document_for(g.user, did)
     # "suggestion_id": the claim is a suggestion the annotator edited, then accepted.
     suggestion = suggestions.provenance_for_create(g.user, document, body)
-    claim, created = claims.create_claim_once(g.user, document, body, suggestion=suggestion)
+    claim, created = claims.create_claim_once(g.user, document, body, suggestion=suggestion,
+                                              key_unused=made is None)
     response = jsonify(claims.viewed_claim(g.user, claim))
     response.status_code = 201 if created else 200  # 200: a replay of an earlier create
     response.headers["Location"] = f"/api/v1/claims/{claim.id}"

@@ -129,10 +129,15 @@ def annotatable_document_for(user: User, document_id: int) -> Document:
     make them a coder of it (the review page, the agreement figures, the exports); gold
     goes through the review instead."""
     document = document_for(user, document_id)
+    require_assignment(user, document)
+    return document
+
+
+def require_assignment(user: User, document: Document) -> None:
+    """Forbidden unless the user is one of the document's annotators."""
     if not is_assigned(user, document):
         raise Forbidden("you are not assigned to this document: claims are drawn by its "
                         "annotators (gold is decided on the review page)")
-    return document
 
 
 def closed_documents(user: User, project: Project, document_ids: Iterable[int | None]

@@ -543,7 +543,8 @@ def claim_by_client_id(user: User, client_id: str) -> Claim | None:
 
 
 def create_claim_once(user: User, document: Document, payload: Any, *,
-                      suggestion: dict[str, Any] | None = None) -> tuple[Claim, bool]:
+                      suggestion: dict[str, Any] | None = None,
+                      key_unused: bool = False) -> tuple[Claim, bool]:
     """Create a claim, unless the payload's `client_id` already made one: (claim, created).
 
     A browser that lost the response to a create sends it again with the same key; it gets
@@ -551,7 +552,9 @@ def create_claim_once(user: User, document: Document, payload: Any, *,
     racing requests with one key meet the unique constraint: the loser returns the winner's.
     """
     key = payload.get("client_id") if isinstance(payload, dict) else None
-    existing = claim_by_client_id(user, key) if isinstance(key, str) else None
+    # key_unused: the caller has just looked the key up and found no claim of this document.
+    existing = claim_by_client_id(user, key) if isinstance(key, str) and not key_unused \
+        else None
     if existing is None:
         try:
             return create_claim(user, document, payload, suggestion=suggestion), True
