@@ -145,7 +145,7 @@ def assign_command(project: str, per_document: int) -> None:
         added = assignments.assign(target, per_document)
     except ServiceError as exc:
         _fail(exc)
-    click.echo(f"Added {added} assignment(s); every document of {project} now has "
+    click.echo(f"Added {added} assignment(s); every document of {project} now has at least "
                f"{per_document} annotator(s)")
 
 
