@@ -464,6 +464,30 @@ def test_review_done_with_unfinished_annotators_is_stored_with_a_warning(
         "done", "open", {"action": "create", "claim_id": added.get_json()["id"]})
 
 
+def test_a_claim_stored_while_the_review_is_marked_done_reopens_it(
+        monkeypatch, client, document, two_versions, token_for):
+    """bob's create read the review as open; judy marked it done before his claim was
+    stored (her count of open units could not see it): the review must not stay done."""
+    url = f"/api/v1/documents/{document.id}/review"
+    judy = token_for("judy")
+    _decide_every_unit(client, document, two_versions, judy)
+    insert_claim = claims._insert_claim
+
+    def judy_first(claim):
+        monkeypatch.setattr(claims, "_insert_claim", insert_claim)
+        assert client.put(url, json={"status": "done"}, headers=judy).status_code == 200
+        insert_claim(claim)
+
+    monkeypatch.setattr(claims, "_insert_claim", judy_first)
+    start, end = span(SAMPLE_TEXT, "machine-gun fire")
+    added = client.post(f"/api/v1/documents/{document.id}/claims", headers=token_for("bob"),
+                        json={"start": start, "end": end, "text": "machine-gun fire",
+                              "stance": "asserts"})
+    assert added.status_code == 201
+    review = client.get(url, headers=judy).get_json()
+    assert (review["status"], review["open_units"]) == ("open", 1)
+
+
 def test_deleting_gold_reopens_a_done_review_and_the_export_says_so(
         client, document, two_versions, token_for):
     url = f"/api/v1/documents/{document.id}/review"

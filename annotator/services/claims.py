@@ -22,6 +22,7 @@ from ..models import (
     Document,
     Evidence,
     Project,
+    ReviewStatus,
     User,
     isoformat,
     utcnow,
@@ -514,6 +515,11 @@ def create_claim(user: User, document: Document, payload: Any, *,
     _audit(user, project, "create", claim, None, claim_to_dict(claim), changes)
     if sources is None and (not known or review == "done"):
         # A new annotator claim is a unit no decision covers yet.
+        review_state.reopen(user, document, {"action": "create", "claim_id": claim.id})
+    elif sources is None and review is not None \
+            and review_state.lock(document.id) == ReviewStatus.DONE.value:
+        # Under review when read: marked done since, without this claim's unit (it was not
+        # committed when the open units were counted). The row's lock orders the two.
         review_state.reopen(user, document, {"action": "create", "claim_id": claim.id})
     if commit:
         commit_keeping_state()
