@@ -239,6 +239,19 @@ def auth(client) -> AuthActions:
     return AuthActions(client)
 
 
+def before_the_next_claim_insert(monkeypatch, action) -> None:
+    """Run `action` once, just before the next claim INSERT: a race made deterministic (the
+    other request commits after this one's checks passed, before it stores its claim)."""
+    insert_claim = claims._insert_claim
+
+    def action_first(claim):
+        monkeypatch.setattr(claims, "_insert_claim", insert_claim)  # once
+        action()
+        insert_claim(claim)
+
+    monkeypatch.setattr(claims, "_insert_claim", action_first)
+
+
 @pytest.fixture
 def token_for(app: Flask):
     def make(username: str) -> dict[str, str]:

@@ -21,7 +21,7 @@ from annotator.services import (
     projects,
     users,
 )
-from tests.conftest import SAMPLE_TEXT, annotate_sample, span
+from tests.conftest import SAMPLE_TEXT, annotate_sample, before_the_next_claim_insert, span
 
 HELICOPTER = "a helicopter was shot down"
 NO_AIRCRAFT = "no aircraft was lost"
@@ -440,6 +440,20 @@ def test_review_done_is_refused_while_units_are_open(client, document, two_versi
     assert _review_events(document) == [("open", "done", None)]
 
 
+def _bob_claims_the_machine_gun_fire(client, document, token_for):
+    """bob's new claim, a unit no decision covers; the 201 answer."""
+    start, end = span(SAMPLE_TEXT, "machine-gun fire")
+    added = client.post(f"/api/v1/documents/{document.id}/claims", headers=token_for("bob"),
+                        json={"start": start, "end": end, "text": "machine-gun fire",
+                              "stance": "asserts"})
+    assert added.status_code == 201, added.get_json()
+    return added
+
+
+def _assert_status(response, status: int) -> None:
+    assert response.status_code == status, response.get_json()
+
+
 def test_review_done_with_unfinished_annotators_is_stored_with_a_warning(
         client, document, two_versions, token_for):
     """bob reopened his work: done is accepted (a claim he adds later reopens the review)
@@ -453,11 +467,7 @@ def test_review_done_with_unfinished_annotators_is_stored_with_a_warning(
     assert stored.status_code == 200
     assert stored.get_json() == {"status": "done", "unfinished": ["bob"]}
 
-    start, end = span(SAMPLE_TEXT, "machine-gun fire")
-    added = client.post(f"/api/v1/documents/{document.id}/claims", headers=token_for("bob"),
-                        json={"start": start, "end": end, "text": "machine-gun fire",
-                              "stance": "asserts"})
-    assert added.status_code == 201
+    added = _bob_claims_the_machine_gun_fire(client, document, token_for)
     review = client.get(url, headers=judy).get_json()
     assert (review["status"], review["open_units"]) == ("open", 1)
     assert _review_events(document)[-1] == (
@@ -471,19 +481,9 @@ def test_a_claim_stored_while_the_review_is_marked_done_reopens_it(
     url = f"/api/v1/documents/{document.id}/review"
     judy = token_for("judy")
     _decide_every_unit(client, document, two_versions, judy)
-    insert_claim = claims._insert_claim
-
-    def judy_first(claim):
-        monkeypatch.setattr(claims, "_insert_claim", insert_claim)
-        assert client.put(url, json={"status": "done"}, headers=judy).status_code == 200
-        insert_claim(claim)
-
-    monkeypatch.setattr(claims, "_insert_claim", judy_first)
-    start, end = span(SAMPLE_TEXT, "machine-gun fire")
-    added = client.post(f"/api/v1/documents/{document.id}/claims", headers=token_for("bob"),
-                        json={"start": start, "end": end, "text": "machine-gun fire",
-                              "stance": "asserts"})
-    assert added.status_code == 201
+    before_the_next_claim_insert(monkeypatch, lambda: _assert_status(
+        client.put(url, json={"status": "done"}, headers=judy), 200))
+    _bob_claims_the_machine_gun_fire(client, document, token_for)
     review = client.get(url, headers=judy).get_json()
     assert (review["status"], review["open_units"]) == ("open", 1)
 

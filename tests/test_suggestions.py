@@ -34,6 +34,7 @@ from annotator.suggester import model as suggester_model
 from annotator.suggester import rules as suggester_rules
 from annotator.suggester import text as suggester_text
 from annotator.validation import validator
+from tests.conftest import before_the_next_claim_insert
 
 ACTORS = [("Harbour Authority", ["harbour office"]),
           ("Northgate Defence Office", ["Defence Office"]),
@@ -684,17 +685,14 @@ def test_an_edited_copy_of_a_suggestion_already_accepted_is_a_conflict(client, p
 def accept_elsewhere_just_before_the_insert(monkeypatch, client, port, headers, suggestion_id):
     """The race: another request (the list's accept, in another tab) accepts the suggestion
     and commits after this request's checks passed, just before its INSERT."""
-    insert_claim = claims._insert_claim
+    accepted: list[dict] = []
 
-    def other_request_first(claim):
-        monkeypatch.setattr(claims, "_insert_claim", insert_claim)  # once
+    def other_request() -> None:
         other = client.post(url(port, f"/{suggestion_id}/accept"), headers=headers)
         assert other.status_code == 201, other.get_json()
         accepted.append(other.get_json())
-        insert_claim(claim)
 
-    accepted: list[dict] = []
-    monkeypatch.setattr(claims, "_insert_claim", other_request_first)
+    before_the_next_claim_insert(monkeypatch, other_request)
     return accepted
 
 

@@ -513,13 +513,11 @@ def create_claim(user: User, document: Document, payload: Any, *,
         _insert_claim(claim)
     _set_live_evidence(claim)  # a new claim's evidence: set, not read back
     _audit(user, project, "create", claim, None, claim_to_dict(claim), changes)
-    if sources is None and (not known or review == "done"):
-        # A new annotator claim is a unit no decision covers yet.
-        review_state.reopen(user, document, {"action": "create", "claim_id": claim.id})
-    elif sources is None and review is not None \
-            and review_state.lock(document.id) == ReviewStatus.DONE.value:
-        # Under review when read: marked done since, without this claim's unit (it was not
-        # committed when the open units were counted). The row's lock orders the two.
+    # A new annotator claim is a unit no decision covers yet: a done review reopens. One
+    # read as open (under review) may have been marked done since, without this claim's
+    # unit (not committed when the open units were counted): its row's lock orders the two.
+    if sources is None and (not known or review == "done" or (
+            review is not None and review_state.lock(document.id) == ReviewStatus.DONE.value)):
         review_state.reopen(user, document, {"action": "create", "claim_id": claim.id})
     if commit:
         commit_keeping_state()
@@ -659,8 +657,13 @@ def _raise_if_suggestion_taken(user: User, document: Document,
     key = suggestion_key(suggestion)
     twin = live_claim_from_suggestion(user.id, document.id, key) if key else None
     if twin is not None:
-        raise Conflict(f"this suggestion was already accepted as claim #{twin.id}",
-                       viewed_claim(user, twin))
+        raise suggestion_taken(user, twin)
+
+
+def suggestion_taken(user: User, claim: Claim) -> Conflict:
+    """The 409 for a second claim from one suggestion: `claim` is the annotator's first."""
+    return Conflict(f"this suggestion was already accepted as claim #{claim.id}",
+                    viewed_claim(user, claim))
 
 
 def restore_claim(user: User, claim: Claim) -> Claim:

@@ -40,7 +40,7 @@ from ..suggester import model as suggester_model
 from ..suggester import text as suggester_text
 from ..suggester.rules import Rules, Suggestion, suggestion_keys
 from . import claims
-from .errors import Conflict, InvalidInput, NotFound, require_object
+from .errors import InvalidInput, NotFound, require_object
 
 _SUGGESTION_ID = re.compile(r"^(\d{1,9})-(\d{1,9})$")
 _CACHE_SIZE = 256
@@ -323,8 +323,7 @@ def provenance_for_create(user: User, document: Document, payload: Any
             replay = isinstance(key, str) and claims.claim_by_client_id(user, key) is not None
             earlier = None if replay else _accepted_before(user, document, suggestion_id)
             if earlier is not None:
-                raise Conflict(f"this suggestion was already accepted as claim #{earlier.id}",
-                               claims.viewed_claim(user, earlier))
+                raise claims.suggestion_taken(user, earlier)
             return _provenance(suggestion, ref, payload)
     raise InvalidInput("no such suggestion", {"suggestion_id": "no such suggestion"})
 

@@ -428,6 +428,7 @@ function fillForm(claim) {
 
 // Managers, adjudicators and admins read documents they are not assigned to: their own
 // claims there would make them coders of it (gold is decided on the review page).
+const ASSIGNED_HINT = $("hint").textContent; // the page's own words
 const NOT_ASSIGNED = "You are not assigned to this document: you can read its claims (or press Annotate this document to add your own)";
 
 function openNew(selection) {
@@ -1126,7 +1127,7 @@ function setStatus(status) {
   // Managers, adjudicators and admins may join a document's annotators (the API decides).
   $("join-document").hidden = Boolean(status);
   if (!status) closeSkip();
-  $("hint").textContent = status ? "Select text in the article to mark a claim. Click a highlight to edit it."
+  $("hint").textContent = status ? ASSIGNED_HINT
     : "You are not assigned to this document: click a highlight to read a claim.";
 }
 
